@@ -137,19 +137,28 @@ static unsigned db_lookup(const struct geo_db *db, const struct net_addr *a, MMD
     return len > max ? max : len;
 }
 
+/* Lookup paths as static arrays: MMDB_get_value() would calloc a copy of its
+ * varargs on every call; MMDB_aget_value() walks the array as given. */
+static const char *const path_continent[] = { "continent", "code", NULL };
+static const char *const path_country[] = { "country", "iso_code", NULL };
+static const char *const path_subdivision[] = { "subdivisions", "0", "iso_code", NULL };
+static const char *const path_lat[] = { "location", "latitude", NULL };
+static const char *const path_lon[] = { "location", "longitude", NULL };
+static const char *const path_asn[] = { "autonomous_system_number", NULL };
+
 static bool db_read_loc(MMDB_lookup_result_s *res, struct geo_loc *out)
 {
     MMDB_entry_data_s d;
     bool any = false;
-    if (MMDB_get_value(&res->entry, &d, "continent", "code", NULL) == MMDB_SUCCESS)
+    if (MMDB_aget_value(&res->entry, &d, path_continent) == MMDB_SUCCESS)
         any |= copy_code(&d, out->continent, sizeof out->continent);
-    if (MMDB_get_value(&res->entry, &d, "country", "iso_code", NULL) == MMDB_SUCCESS)
+    if (MMDB_aget_value(&res->entry, &d, path_country) == MMDB_SUCCESS)
         any |= copy_code(&d, out->country, sizeof out->country);
-    if (MMDB_get_value(&res->entry, &d, "subdivisions", "0", "iso_code", NULL) == MMDB_SUCCESS)
+    if (MMDB_aget_value(&res->entry, &d, path_subdivision) == MMDB_SUCCESS)
         any |= copy_code(&d, out->subdivision, sizeof out->subdivision);
     MMDB_entry_data_s la, lo;
-    if (MMDB_get_value(&res->entry, &la, "location", "latitude", NULL) == MMDB_SUCCESS &&
-        MMDB_get_value(&res->entry, &lo, "location", "longitude", NULL) == MMDB_SUCCESS) {
+    if (MMDB_aget_value(&res->entry, &la, path_lat) == MMDB_SUCCESS &&
+        MMDB_aget_value(&res->entry, &lo, path_lon) == MMDB_SUCCESS) {
         bool ok = true;
         double lat = entry_double(&la, &ok), lon = entry_double(&lo, &ok);
         if (ok && lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180) {
@@ -165,7 +174,7 @@ static bool db_read_loc(MMDB_lookup_result_s *res, struct geo_loc *out)
 static bool db_read_asn(MMDB_lookup_result_s *res, uint32_t *asn)
 {
     MMDB_entry_data_s d;
-    if (MMDB_get_value(&res->entry, &d, "autonomous_system_number", NULL) != MMDB_SUCCESS || !d.has_data)
+    if (MMDB_aget_value(&res->entry, &d, path_asn) != MMDB_SUCCESS || !d.has_data)
         return false;
     switch (d.type) {
     case MMDB_DATA_TYPE_UINT32: *asn = d.uint32; return true;
