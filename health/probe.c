@@ -168,6 +168,12 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
         return;
     }
     if (what & BEV_EVENT_EOF) {
+        if (p->cfg->type == HC_HTTPS && !p->handshake_done) {
+            /* the peer went away during the handshake (dirty shutdown is
+             * allowed, so a reset may surface as EOF) */
+            finish(p, err == ECONNRESET ? HR_RESET : HR_TLS);
+            return;
+        }
         if (!is_http(p)) {
             finish(p, HR_CLOSED);
             return;
