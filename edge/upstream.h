@@ -1,0 +1,75 @@
+/* edge/upstream.h: upstream HTTP/1.1 client with per-upstream connection pools.
+ *
+ * Owns connections to shields and origins (struct uconn), their pools of
+ * idle keep-alive connections, timeouts (connect, first byte, between
+ * bytes), response head parsing and body de-framing (Content-Length,
+ * chunked, close-delimited). The caller (a fetch) gets callbacks: head,
+ * body data, done, or error. Passive health: consecutive failures mark an
+ * upstream down; a timer probes GET /health and marks it up again.
+ *
+ * Event-loop thread only. A uconn is owned by its caller from up_request()
+ * until a terminal callback (done/error) or up_abort(); after either, the
+ * caller must not touch it (the upstream module pools or frees it).
+ * Callbacks may call up_abort() on their own uconn. */
+#ifndef STEER_EDGE_UPSTREAM_H
+#define STEER_EDGE_UPSTREAM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "edge/config.h"
+#include "edge/http.h"
+
+struct event_base;
+struct event;
+struct uconn;
+struct edged;
+
+enum up_err {
+    UP_ERR_CONNECT = 0,   /* refused / unreachable: 502 */
+    UP_ERR_TIMEOUT,       /* connect or response timeout: 504 */
+    UP_ERR_PROTO,         /* unparseable response: 502 */
+    UP_ERR_CLOSED,        /* connection closed or reset: 502 */
+};
+
+struct upstream {
+    struct edge_hostport hp;
+    bool is_shield;
+    bool down;
+    uint32_t fails;            /* consecutive failures */
+    struct uconn *idle;        /* pool (LIFO) */
+    uint32_t nidle;
+    struct event *probe;       /* active while down */
+    struct uconn *probe_conn;
+    struct edged *ed;
+    uint64_t requests, failures;
+};
+
+struct up_cb {
+    /* Response head parsed (1xx skipped). `m` and its buffer are valid only
+     * during the call. */
+    void (*on_head)(void *ctx, const struct http_msg *m);
+    void (*on_data)(void *ctx, const char *p, size_t n);
+    void (*on_done)(void *ctx);
+    /* `got_head`: whether on_head was already called. */
+    void (*on_error)(void *ctx, enum up_err e, bool got_head);
+};
+
+struct upstream *upstream_new(struct edged *ed, const struct edge_hostport *hp, bool is_shield);
+void upstream_free(struct upstream **u);
+
+/* Sends req (a complete head, plus optional body) to u, reusing an idle
+ * connection when one exists. Returns the connection or NULL when a socket
+ * cannot even be created (treat as UP_ERR_CONNECT). */
+struct uconn *up_request(struct upstream *u, const char *req, size_t len, const char *body,
+                         size_t blen, enum http_method m, const struct up_cb *cb, void *ctx);
+void up_pause(struct uconn *c);
+void up_resume(struct uconn *c);
+/* Cancels and closes the connection; no more callbacks. */
+void up_abort(struct uconn *c);
+
+/* Passive health reporting by the fetch logic. */
+void upstream_ok(struct upstream *u);
+void upstream_failed(struct upstream *u);
+
+#endif
