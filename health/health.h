@@ -23,7 +23,9 @@
  * provider lookups may be called from any thread at any time; they take the
  * engine's lock, which the engine thread holds only for short bookkeeping and
  * never across I/O. No function may be called from the query path except the
- * read-side above.
+ * read-side above, and the set_* and reconfigure calls (which wait for the
+ * publication, i.e. for an RCU grace period) must not be made from inside a
+ * read-side critical section. None may race with health_engine_free.
  *
  * Rejected alternatives: one thread per check (thousands of stacks);
  * checks on the DNS worker loops (a hung target would delay answers); a

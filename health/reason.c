@@ -22,8 +22,6 @@ static const char *fixed_text(uint16_t r)
     case HR_DNS_REFUSED: return "DNS REFUSED";
     case HR_NO_ADDRESSES: return "no addresses";
     case HR_DNS_ERROR: return "DNS error";
-    case HR_ADMIN_DOWN: return "forced down";
-    case HR_NO_CHECKS: return "no checks";
     default: return NULL;
     }
 }
@@ -48,8 +46,6 @@ static const char *fixed_token(uint16_t r)
     case HR_DNS_REFUSED: return "dns_refused";
     case HR_NO_ADDRESSES: return "no_addresses";
     case HR_DNS_ERROR: return "dns_error";
-    case HR_ADMIN_DOWN: return "admin_down";
-    case HR_NO_CHECKS: return "no_checks";
     default: return NULL;
     }
 }

@@ -30,8 +30,6 @@ enum health_reason {
     HR_DNS_REFUSED   = 102,
     HR_NO_ADDRESSES  = 103, /* name exists but resolves to no address */
     HR_DNS_ERROR     = 104, /* other DNS failure (FORMERR, bad reply, ...) */
-    HR_ADMIN_DOWN    = 200, /* provider forced down by an operator */
-    HR_NO_CHECKS     = 201, /* unused in tables; reserved */
     HR_STATUS_BASE   = 1000 /* + HTTP status code: unexpected status */
 };
 
