@@ -6,6 +6,7 @@
 #include <event2/thread.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -626,7 +627,15 @@ enum health_result health_engine_new(const struct health_config *cfg, const stru
         e->wake = event_new(e->base, -1, 0, wake_cb, e);
         e->publish_ev = evtimer_new(e->base, publish_cb, e);
     }
-    if (!e->base || !e->wake || !e->publish_ev || pthread_create(&e->thread, NULL, engine_main, e) != 0) {
+    /* The engine thread blocks every signal: process signals (HUP, TERM)
+     * go to the daemon's own threads, and a write to a peer that reset
+     * fails with EPIPE instead of killing the process with SIGPIPE. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int trc = (e->base && e->wake && e->publish_ev) ? pthread_create(&e->thread, NULL, engine_main, e) : -1;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (trc != 0) {
         plan_free(&p);
         health_engine_free(&e);
         snprintf(err, errsz, "cannot start the health thread");

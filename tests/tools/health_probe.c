@@ -162,7 +162,6 @@ int main(int argc, char **argv)
     sigaction(SIGHUP, &sa, NULL);
     sa.sa_handler = on_usr1;
     sigaction(SIGUSR1, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
     log_set_level(quiet ? LOG_LVL_ERR : LOG_LVL_INFO);
 
     struct health_config *cfg = NULL;

@@ -137,7 +137,6 @@ static const char *tools_dir(void)
 static int group_setup(void **st)
 {
     char srv[256], dns[256], ps[16][32];
-    signal(SIGPIPE, SIG_IGN);
     log_set_level(getenv("HEALTH_TEST_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_ERR);
     if (!mkdtemp(tmpdir))
         return -1;
