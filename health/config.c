@@ -297,6 +297,9 @@ static int parse_http(struct cfg_ctx *ctx, struct fy_node *map, struct health_ch
         return -1;
     if (cfg_str(ctx, map, "expect_body", false, "", c->expect_body, sizeof c->expect_body) < 0)
         return -1;
+    if (c->expect_body[0] && strcmp(c->method, "HEAD") == 0)
+        return cfg_error(ctx, cfg_get(map, "expect_body"), "check '%s': expect_body needs a method with a body, not HEAD",
+                         c->name);
     if (c->expect_body[0] && strlen(c->expect_body) > c->max_body)
         return cfg_error(ctx, cfg_get(map, "expect_body"), "check '%s': expect_body is longer than max_body",
                          c->name);

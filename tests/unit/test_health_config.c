@@ -177,6 +177,8 @@ static void test_errors(void **st)
               "must not be empty");
     parse_err("health:\n  checks:\n    a: {type: http, target: \"127.0.0.1:1\", max_body: 2, expect_body: abc}\n",
               "longer than max_body");
+    parse_err("health:\n  checks:\n    a: {type: http, target: \"127.0.0.1:1\", method: HEAD, expect_body: x}\n",
+              "not HEAD");
     parse_err("health:\n  checks:\n    a: {type: tcp, target: \"127.0.0.1:1\", rise: 0}\n", "t.yaml:3:");
     parse_err("health:\n  checks:\n    a: {type: tcp, target: \"127.0.0.1:1\", fall: 101}\n", "t.yaml:3:");
     parse_err("health:\n  checks:\n    a: {type: tcp, target: \"127.0.0.1:1\", interval: 1ms}\n", "t.yaml:3:");

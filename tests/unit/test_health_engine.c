@@ -40,10 +40,11 @@ enum {
     P_OK = 15501, P_FAIL, P_WRONGBODY, P_HANG, P_RESET, P_GARBAGE, P_ENDLESS, P_BIGHEAD, P_CHUNKED,
     P_FLAP, P_LIVE, P_LIVE2, P_CLOSED = 15519,
     S_OK = 15521, S_LIVE,
-    DNS_PORT = 15530, DNS_NONE = 15531
+    DNS_PORT = 15530, DNS_NONE = 15531,
+    V6_CTL = 15541, V6_PORT = 15540, V6_DNS = 15542
 };
 
-static pid_t server_pid, dns_pid;
+static pid_t server_pid, dns_pid, v6_pid, v6dns_pid;
 static char tmpdir[64] = "/tmp/steer-health-engine.XXXXXX";
 static char cert[128], key[128];
 
@@ -179,7 +180,15 @@ static int group_setup(void **st)
     snprintf(dport, sizeof dport, "%d", DNS_PORT);
     char *dargv[] = { dns, "-p", dport, NULL };
     dns_pid = spawn(dargv);
-    if (server_pid < 0 || dns_pid < 0)
+    char v6ctl[16], v6p[32], v6d[16];
+    snprintf(v6ctl, sizeof v6ctl, "%d", V6_CTL);
+    snprintf(v6p, sizeof v6p, "%d=ok", V6_PORT);
+    snprintf(v6d, sizeof v6d, "%d", V6_DNS);
+    char *v6argv[] = { srv, "-c", v6ctl, "-a", "::1", "-p", v6p, NULL };
+    char *v6dargv[] = { dns, "-a", "::1", "-p", v6d, NULL };
+    v6_pid = spawn(v6argv);
+    v6dns_pid = spawn(v6dargv);
+    if (server_pid < 0 || dns_pid < 0 || v6_pid < 0 || v6dns_pid < 0)
         return -1;
     /* wait until the control port answers (the server is up) */
     char out[64];
@@ -196,6 +205,8 @@ static int group_teardown(void **st)
 {
     stop(server_pid);
     stop(dns_pid);
+    stop(v6_pid);
+    stop(v6dns_pid);
     urcu_memb_unregister_thread();
     char *rm[] = { "rm", "-rf", tmpdir, NULL };
     run(rm);
@@ -440,6 +451,24 @@ static void test_dns(void **st)
     wait_health(e, "p-cname", PROV_DOWN, HR_SERVFAIL, 5000);
     kill(dns_pid, SIGUSR1);
     wait_health(e, "p-cname", PROV_UP, 0, 5000);
+    health_engine_free(&e);
+}
+
+static void test_ipv6(void **st)
+{
+    char yaml[1024];
+    snprintf(yaml, sizeof yaml,
+             "health:\n  defaults: {interval: 250ms, timeout: 200ms, jitter: 0, rise: 2, fall: 2}\n  checks:\n"
+             "    http: {type: http, target: \"[::1]:%d\", expect_body: healthy}\n"
+             "    url:  {type: http, url: \"http://[::1]:%d/x\"}\n"
+             "    tcp:  {type: tcp, target: \"[::1]:%d\"}\n"
+             "    dns:  {type: dns, resolver: \"[::1]:%d\", name: ok.test., qtype: AAAA}\n",
+             V6_PORT, V6_PORT, V6_PORT, V6_DNS);
+    struct health_engine *e = start_each(yaml, NULL);
+    wait_health(e, "p-http", PROV_UP, 0, 5000);
+    wait_health(e, "p-url", PROV_UP, 0, 5000);
+    wait_health(e, "p-tcp", PROV_UP, 0, 5000);
+    wait_health(e, "p-dns", PROV_UP, 0, 5000);
     health_engine_free(&e);
 }
 
@@ -772,6 +801,7 @@ int main(void)
         cmocka_unit_test(test_https),
         cmocka_unit_test(test_https_bad_ca),
         cmocka_unit_test(test_dns),
+        cmocka_unit_test(test_ipv6),
         cmocka_unit_test(test_hysteresis_live),
         cmocka_unit_test(test_flapping),
         cmocka_unit_test(test_multi_check_provider),
