@@ -37,9 +37,33 @@ static bool is_http(const struct probe *p)
     return p->cfg->type == HC_HTTP || p->cfg->type == HC_HTTPS;
 }
 
+/* Parser and body buffer exist only while an HTTP attempt runs: memory
+ * follows the number of checks in flight, not the number configured. */
+static void http_buffers_put(struct probe *p)
+{
+    free(p->resp);
+    free(p->body);
+    p->resp = NULL;
+    p->body = NULL;
+}
+
+static int http_buffers_get(struct probe *p)
+{
+    const struct health_check_cfg *c = p->cfg;
+    bool want_body = c->expect_body[0] && c->max_body;
+    p->resp = malloc(sizeof *p->resp);
+    p->body = want_body ? malloc(c->max_body) : NULL;
+    if (!p->resp || (want_body && !p->body)) {
+        http_buffers_put(p);
+        return -1;
+    }
+    return 0;
+}
+
 /* Closes the connection with RST: no TIME_WAIT left on this side. */
 static void close_bev(struct probe *p)
 {
+    http_buffers_put(p);
     if (!p->bev)
         return;
     evutil_socket_t fd = bufferevent_getfd(p->bev);
@@ -261,6 +285,10 @@ static void start_stream(struct probe *p)
     bufferevent_setcb(p->bev, is_http(p) ? read_cb : NULL, NULL, event_cb, p);
     bufferevent_setwatermark(p->bev, EV_READ, 0, READ_HIGH_WATER);
     if (is_http(p)) {
+        if (http_buffers_get(p) < 0) {
+            report_later(p, HR_INTERNAL);
+            return;
+        }
         http_resp_init(p->resp, strcmp(c->method, "HEAD") == 0, p->body, p->body ? c->max_body : 0);
         if (write_request(p) < 0) {
             report_later(p, HR_INTERNAL);
@@ -390,15 +418,6 @@ int probe_init(struct probe *p, struct event_base *base, const struct health_che
     p->deadline = evtimer_new(base, deadline_cb, p);
     if (!p->deadline)
         return -1;
-    if (is_http(p)) {
-        p->resp = malloc(sizeof *p->resp);
-        if (cfg->expect_body[0] && cfg->max_body)
-            p->body = malloc(cfg->max_body);
-        if (!p->resp || (cfg->expect_body[0] && cfg->max_body && !p->body)) {
-            probe_destroy(p);
-            return -1;
-        }
-    }
     if (cfg->type == HC_DNS && dns_init(p) < 0) {
         probe_destroy(p);
         return -1;
@@ -450,10 +469,7 @@ void probe_destroy(struct probe *p)
     if (p->deadline)
         event_free(p->deadline);
     p->deadline = NULL;
-    free(p->resp);
-    free(p->body);
-    p->resp = NULL;
-    p->body = NULL;
+    http_buffers_put(p);
 }
 
 struct ssl_ctx_st *probe_ssl_ctx_new(bool verify, const char *ca_file, char *err, size_t errsz)

@@ -43,8 +43,8 @@ struct probe {
     uint64_t started_us;
     struct event *deadline;               /* timeout, also used to report early */
     struct bufferevent *bev;
-    struct http_resp *resp;               /* malloced with the body buffer */
-    char *body;
+    struct http_resp *resp;               /* malloced per HTTP attempt */
+    char *body;                           /* idem, max_body bytes if expect_body */
     bool handshake_done;
     /* dns */
     void *chan;                           /* ares_channel */
