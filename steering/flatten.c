@@ -184,14 +184,15 @@ static void *run(void *arg)
         start_due(f, now);
         struct pollfd pfd[ARES_GETSOCK_MAXNUM + 1];
         ares_socket_t socks[ARES_GETSOCK_MAXNUM];
-        int bits = ares_getsock(f->ch, socks, ARES_GETSOCK_MAXNUM);
+        unsigned bits = (unsigned)ares_getsock(f->ch, socks, ARES_GETSOCK_MAXNUM);
         nfds_t n = 0;
         pfd[n++] = (struct pollfd){ .fd = f->wake[0], .events = POLLIN };
         for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
             short ev = 0;
-            if (ARES_GETSOCK_READABLE(bits, i))
+            /* ARES_GETSOCK_READABLE/WRITABLE shift a signed 1 into bit 31 */
+            if ((bits >> i) & 1u)
                 ev |= POLLIN;
-            if (ARES_GETSOCK_WRITABLE(bits, i))
+            if ((bits >> (i + ARES_GETSOCK_MAXNUM)) & 1u)
                 ev |= POLLOUT;
             if (ev)
                 pfd[n++] = (struct pollfd){ .fd = socks[i], .events = ev };
