@@ -37,7 +37,8 @@ struct cand {
 #define TR_MAX_RULES 64
 struct tr_member {
     uint16_t prov;
-    uint32_t weight;     /* effective weight */
+    uint32_t weight;     /* configured weight */
+    uint32_t eff_weight; /* after health, admin state and weight overrides */
     uint8_t health, admin;
     bool eligible;
     bool ranked;
@@ -346,7 +347,7 @@ static enum pick pick(const struct steer_policy *p, const struct steer_name *nm,
         if (out->naddr == 0)
             out->provider = c[i].prov;
         if (fttl < ttl)
-            ttl = fttl;
+            ttl = fttl ? fttl : 1;   /* a 0 TTL would defeat caching entirely */
         size_t sz = fam == 4 ? 4 : 16;
         for (unsigned j = 0; j < k && out->naddr < nm->answers; j++)
             out->addr[out->naddr++] = base + j * sz;
@@ -392,8 +393,8 @@ static enum pick try_pool(const struct steer_policy *p, const struct steer_name 
             w = pl->mem[i].weight;
         any_down |= down;
         if (tp) {
-            tp->m[i] = (struct tr_member){ .prov = pl->mem[i].prov, .weight = w, .health = health, .admin = admin,
-                                           .eligible = w > 0 };
+            tp->m[i] = (struct tr_member){ .prov = pl->mem[i].prov, .weight = pl->mem[i].weight, .eff_weight = w,
+                                           .health = health, .admin = admin, .eligible = w > 0 };
         }
         if (w == 0)
             continue;
@@ -406,7 +407,7 @@ static enum pick try_pool(const struct steer_policy *p, const struct steer_name 
         return PICK_NONE;
     }
     rank(p, nm, pl, f, c, n, tr);
-    if (tp)
+    if (tp && n > 1)   /* a single candidate is not ranked */
         for (unsigned i = 0; i < n; i++) {
             tp->m[c[i].member].ranked = true;
             tp->m[c[i].member].key = c[i].key;
@@ -599,8 +600,9 @@ static void explain_text(const struct steer_policy *p, const struct steer_name *
         out_printf(o, "pool %s (%s)%s:\n", pl->name, policy_name(pl->kind), tp->fail_open ? " FAIL-OPEN" : "");
         for (unsigned j = 0; j < tp->nmem; j++) {
             const struct tr_member *m = &tp->m[j];
-            out_printf(o, "  %-16s weight %-7u health %-7s admin %-10s %s", p->prov[m->prov].name, m->weight,
-                       health_name(m->health), admin_name(m->admin), m->eligible ? "eligible" : "filtered");
+            out_printf(o, "  %-16s weight %-7u effective %-7u health %-7s admin %-10s %s", p->prov[m->prov].name,
+                       m->weight, m->eff_weight, health_name(m->health), admin_name(m->admin),
+                       m->eligible ? "eligible" : "filtered");
             if (m->ranked)
                 out_printf(o, " rank-key %.6g", m->key);
             out_printf(o, "\n");
@@ -676,6 +678,7 @@ static int explain_json(const struct steer_policy *p, const struct steer_name *n
             json_t *jc = json_object();
             json_object_set_new(jc, "provider", json_string(p->prov[m->prov].name));
             json_object_set_new(jc, "weight", json_integer(m->weight));
+            json_object_set_new(jc, "effective_weight", json_integer(m->eff_weight));
             json_object_set_new(jc, "health", json_string(health_name(m->health)));
             json_object_set_new(jc, "admin", json_string(admin_name(m->admin)));
             json_object_set_new(jc, "eligible", json_boolean(m->eligible));
