@@ -51,7 +51,7 @@ min=$(( N * (SECS - 2) ))
 if [ "${runs:-0}" -ge $min ]; then ok "runs $runs >= $min"; else not_ok "runs ${runs:-0} < $min"; fi
 per_s=$(awk -v c="$cpu" -v e="$el" 'BEGIN { printf "%.1f", c / (e / 1000) }')
 per_check=$(awk -v c="$cpu" -v r="$runs" 'BEGIN { printf "%.1f", r ? c * 1000 / r : 0 }')
-echo "# engine thread CPU: $per_s ms per second ($(awk -v p="$per_s" 'BEGIN{printf "%.1f", p/10}')% of a core), ${per_check} us per check run (ASan build)"
+echo "# engine thread CPU: $per_s ms per second ($(awk -v p="$per_s" 'BEGIN{printf "%.1f", p/10}')% of a core), ${per_check} us per check run ($(case "$TOOLS" in *asan*) echo ASan;; *) echo release;; esac) build)"
 # generous bound for an ASan build on a shared 2-core machine: < 50% of a core
 if awk -v p="$per_s" 'BEGIN { exit !(p < 500) }'; then ok "engine CPU $per_s ms/s < 500 ms/s"; else not_ok "engine CPU $per_s ms/s"; fi
 if [ -s "$TMP/probe.err" ]; then sed 's/^/# stderr: /' "$TMP/probe.err" | head -n 20; fi
