@@ -412,6 +412,19 @@ static int parse_check(struct cfg_ctx *ctx, struct fy_node *key, struct fy_node 
     return -1;
 }
 
+/* `key:` with nothing (or ~ / null) after it: treated like an absent key. */
+static struct fy_node *get_section(struct fy_node *map, const char *key)
+{
+    struct fy_node *n = cfg_get(map, key);
+    if (!n || !cfg_is_scalar(n))
+        return n;
+    size_t len = 0;
+    const char *s = fy_node_get_scalar(n, &len);
+    if (!s || len == 0 || (len == 1 && s[0] == '~') || (len == 4 && memcmp(s, "null", 4) == 0))
+        return NULL;
+    return n;
+}
+
 /* ---- API ------------------------------------------------------------- */
 
 int health_config_empty(struct health_config **out)
@@ -433,7 +446,7 @@ int health_config_parse(struct cfg_ctx *ctx, struct health_config **out)
     *out = NULL;
     if (health_config_empty(&c) < 0)
         return cfg_error(ctx, NULL, "out of memory");
-    struct fy_node *h = cfg_get(cfg_root(ctx), "health");
+    struct fy_node *h = get_section(cfg_root(ctx), "health");
     if (!h) {
         *out = c;
         return 0;
@@ -443,7 +456,7 @@ int health_config_parse(struct cfg_ctx *ctx, struct health_config **out)
     uint64_t pub;
     if (cfg_expect_map(ctx, h, "health") < 0 || cfg_check_keys(ctx, h, health_keys) < 0)
         goto fail;
-    struct fy_node *d = cfg_get(h, "defaults");
+    struct fy_node *d = get_section(h, "defaults");
     if (d) {
         struct timing t;
         if (cfg_expect_map(ctx, d, "health.defaults") < 0 || cfg_check_keys(ctx, d, default_keys) < 0 ||
@@ -460,7 +473,7 @@ int health_config_parse(struct cfg_ctx *ctx, struct health_config **out)
             cfg_path(ctx, cfg_get(h, "state_file"), raw, c->state_file, sizeof c->state_file) < 0)
             goto fail;
     }
-    struct fy_node *checks = cfg_get(h, "checks");
+    struct fy_node *checks = get_section(h, "checks");
     if (!checks) {
         *out = c;
         return 0;

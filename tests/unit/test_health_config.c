@@ -46,6 +46,14 @@ static void test_absent_section(void **st)
     assert_string_equal(c->state_file, "");
     health_config_free(&c);
     assert_null(c);
+    /* empty or null sections are absent sections */
+    static const char *empty[] = { "health:\nother: 1\n", "health: ~\n", "health: {}\n",
+                                   "health:\n  checks:\n  defaults: null\n" };
+    for (int i = 0; i < 4; i++) {
+        c = parse_ok(empty[i]);
+        assert_int_equal(c->nchecks, 0);
+        health_config_free(&c);
+    }
 }
 
 static void test_defaults(void **st)
