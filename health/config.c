@@ -19,9 +19,9 @@
 #define MAX_STATUSES 64
 
 struct timing {
-    uint64_t interval, timeout, jitter, max_body;
+    uint64_t interval, timeout, jitter, max_body, fast;
     uint32_t rise, fall;
-    bool timeout_set;
+    bool timeout_set, fast_set;
 };
 
 /* ---- helpers --------------------------------------------------------- */
@@ -85,6 +85,11 @@ static int parse_timing(struct cfg_ctx *ctx, struct fy_node *map, const struct t
             return -1;
         t->timeout_set = true;
     }
+    if (cfg_get(map, "fast_interval")) {
+        if (cfg_duration_ms(ctx, map, "fast_interval", true, MIN_INTERVAL_MS, MAX_INTERVAL_MS, 0, &t->fast) < 0)
+            return -1;
+        t->fast_set = true;
+    }
     return 0;
 }
 
@@ -92,7 +97,7 @@ static int parse_timing(struct cfg_ctx *ctx, struct fy_node *map, const struct t
 static const char *const check_keys[] = {
     "type", "target", "url", "method", "path", "host", "sni", "ca_file", "verify",
     "expect_status", "expect_body", "max_body", "resolver", "name", "qtype",
-    "interval", "timeout", "jitter", "rise", "fall", NULL };
+    "interval", "timeout", "jitter", "rise", "fall", "fast_interval", NULL };
 
 static const char *const http_only[] = {
     "url", "method", "path", "host", "expect_status", "expect_body", "max_body", NULL };
@@ -378,6 +383,10 @@ static int parse_check(struct cfg_ctx *ctx, struct fy_node *key, struct fy_node 
     c->interval_ms = (uint32_t)t.interval;
     c->timeout_ms = (uint32_t)(t.timeout_set ? t.timeout : (t.interval < t.timeout ? t.interval : t.timeout));
     c->jitter_ms = (uint32_t)t.jitter;
+    c->fast_ms = (uint32_t)(t.fast_set ? t.fast : (t.interval < t.fast ? t.interval : t.fast));
+    if (c->fast_ms > c->interval_ms)
+        return cfg_error(ctx, cfg_get(map, "fast_interval"), "check '%s': fast_interval %ums exceeds interval %ums",
+                         c->name, c->fast_ms, c->interval_ms);
     c->rise = t.rise;
     c->fall = t.fall;
     c->max_body = (uint32_t)t.max_body;
@@ -438,7 +447,8 @@ int health_config_empty(struct health_config **out)
 }
 
 static const char *const health_keys[] = { "defaults", "publish_delay", "state_file", "checks", NULL };
-static const char *const default_keys[] = { "interval", "timeout", "jitter", "rise", "fall", "max_body", NULL };
+static const char *const default_keys[] = { "interval", "timeout", "jitter", "rise", "fall", "max_body",
+                                            "fast_interval", NULL };
 
 int health_config_parse(struct cfg_ctx *ctx, struct health_config **out)
 {
@@ -452,7 +462,8 @@ int health_config_parse(struct cfg_ctx *ctx, struct health_config **out)
         return 0;
     }
     struct timing dflt = { HEALTH_DFLT_INTERVAL_MS, HEALTH_DFLT_TIMEOUT_MS, HEALTH_DFLT_JITTER_MS,
-                           HEALTH_DFLT_MAX_BODY, HEALTH_DFLT_RISE, HEALTH_DFLT_FALL, false };
+                           HEALTH_DFLT_MAX_BODY, HEALTH_DFLT_FAST_MS, HEALTH_DFLT_RISE, HEALTH_DFLT_FALL,
+                           false, false };
     uint64_t pub;
     if (cfg_expect_map(ctx, h, "health") < 0 || cfg_check_keys(ctx, h, health_keys) < 0)
         goto fail;

@@ -8,7 +8,7 @@
  *
  *   health:
  *     defaults: { interval: 1s, timeout: 1s, jitter: 100ms, rise: 3, fall: 2,
- *                 max_body: 64k }
+ *                 fast_interval: 250ms, max_body: 64k }
  *     publish_delay: 100ms
  *     state_file: /var/lib/steer/health.state
  *     checks:
@@ -47,6 +47,7 @@ enum health_check_type { HC_TCP = 0, HC_HTTP, HC_HTTPS, HC_DNS };
 #define HEALTH_DFLT_FALL        2
 #define HEALTH_DFLT_MAX_BODY    (64u * 1024)
 #define HEALTH_DFLT_PUBLISH_MS  100
+#define HEALTH_DFLT_FAST_MS     250    /* capped at the interval */
 
 struct health_check_cfg {
     char name[HC_NAME_MAX];
@@ -71,6 +72,7 @@ struct health_check_cfg {
     uint16_t qtype;                    /* 1 = A, 28 = AAAA */
     /* timing */
     uint32_t interval_ms, timeout_ms, jitter_ms;
+    uint32_t fast_ms;                  /* next run after a failure while not down */
     uint32_t rise, fall;
 };
 

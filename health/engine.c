@@ -339,8 +339,13 @@ static void schedule_next(struct hcheck *c)
 {
     struct health_engine *e = c->e;
     uint64_t now = probe_now_us();
-    uint64_t next = c->due_us + (uint64_t)c->cfg.interval_ms * 1000u;
-    if (c->cfg.jitter_ms) {
+    /* a failure on a check that is not down yet is confirmed (or refuted)
+     * fast_interval later: removal takes about one interval plus
+     * (fall - 1) fast intervals instead of fall intervals. Recovery keeps
+     * the normal pace on purpose. */
+    bool confirming = c->h.fail_run > 0 && c->h.state != PROV_DOWN;
+    uint64_t next = c->due_us + (uint64_t)(confirming ? c->cfg.fast_ms : c->cfg.interval_ms) * 1000u;
+    if (c->cfg.jitter_ms && !confirming) {
         uint64_t span = (uint64_t)c->cfg.jitter_ms * 2000u + 1;
         next = next + rng_next(e) % span - (uint64_t)c->cfg.jitter_ms * 1000u;
     }

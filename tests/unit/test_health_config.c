@@ -74,6 +74,7 @@ static void test_defaults(void **st)
     assert_int_equal(t->jitter_ms, 100);
     assert_int_equal(t->rise, 3);
     assert_int_equal(t->fall, 2);
+    assert_int_equal(t->fast_ms, 250);
     const struct health_check_cfg *h = health_config_find(c, "h1");
     assert_string_equal(h->method, "GET");
     assert_string_equal(h->path, "/");
@@ -156,6 +157,7 @@ static void test_timeout_capped_by_interval(void **st)
     struct health_config *c = parse_ok(
         "health:\n  checks:\n    a: {type: tcp, target: \"127.0.0.1:1\", interval: 50ms, jitter: 5ms}\n");
     assert_int_equal(c->checks[0].timeout_ms, 50);
+    assert_int_equal(c->checks[0].fast_ms, 50);
     health_config_free(&c);
 }
 
@@ -203,6 +205,8 @@ static void test_errors(void **st)
     parse_err("health:\n  checks:\n    a: {type: tcp, target: \"127.0.0.1:1\"}\n    a: {type: tcp, target: \"127.0.0.1:2\"}\n",
               "t.yaml:");
     parse_err("health:\n  defaults: {rise: 1000}\n", "t.yaml:2:");
+    parse_err("health:\n  checks:\n    a: {type: tcp, target: \"127.0.0.1:1\", interval: 1s, fast_interval: 2s}\n",
+              "fast_interval 2000ms exceeds interval");
     parse_err("health:\n  defaults: {color: red}\n", "t.yaml:2:");
     parse_err("health:\n  checks:\n    a: 5\n", "a check must be a mapping");
 }

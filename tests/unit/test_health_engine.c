@@ -501,6 +501,31 @@ static void test_hysteresis_live(void **st)
     health_engine_free(&e);
 }
 
+/* After a failure, the next run comes fast_interval later: removal takes
+ * about one interval, not fall intervals. */
+static void test_fast_confirm(void **st)
+{
+    char yaml[1024];
+    snprintf(yaml, sizeof yaml,
+             "health:\n  publish_delay: 0\n  defaults: {interval: 1s, fast_interval: 50ms, jitter: 0, rise: 1, fall: 3}\n"
+             "  checks:\n    live: {type: http, target: \"127.0.0.1:%d\"}\n", P_LIVE);
+    set_mode(P_LIVE, "ok");
+    struct health_engine *e = start_each(yaml, NULL);
+    wait_health(e, "p-live", PROV_UP, 0, 3000);
+    set_mode(P_LIVE, "fail");
+    uint64_t t0 = now_ms();
+    wait_health(e, "p-live", PROV_DOWN, HR_STATUS_BASE + 503, 3000);
+    uint64_t took = now_ms() - t0;
+    /* first failure within 1 s, two confirmations 50 ms apart; without
+     * fast_interval it would take at least 2 s (fall = 3 at 1 s) */
+    if (took >= 1800)
+        fail_msg("removal took %llu ms", (unsigned long long)took);
+    /* recovery is not hurried: the next runs are 1 s apart again */
+    set_mode(P_LIVE, "ok");
+    wait_health(e, "p-live", PROV_UP, 0, 3000);
+    health_engine_free(&e);
+}
+
 static void test_flapping(void **st)
 {
     char yaml[1024];
@@ -806,6 +831,7 @@ int main(void)
         cmocka_unit_test(test_dns),
         cmocka_unit_test(test_ipv6),
         cmocka_unit_test(test_hysteresis_live),
+        cmocka_unit_test(test_fast_confirm),
         cmocka_unit_test(test_flapping),
         cmocka_unit_test(test_multi_check_provider),
         cmocka_unit_test(test_overrides_persist),
