@@ -62,11 +62,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     net_addr_mask(&c.addr, c.source_len);
     uint16_t qt = data[19] & 1 ? 28 : 1;
     const uint8_t *s = data + 20;
+    const uint8_t flags = s[0];   /* bit 7: also explain; bit 6: as JSON */
     struct prov_state_table *st = calloc(1, sizeof *st + np * sizeof st->s[0]);
     struct steer_flat_table *ft = steer_flat_table_new(g_p);
     if (!st || !ft)
         abort();
-    st->n = (uint32_t)(s[0] % (np + 1));   /* possibly shorter than the provider list */
+    st->n = (uint32_t)(flags % (np + 1));   /* possibly shorter than the provider list */
     for (size_t i = 0; i < np; i++, s += 8) {
         st->s[i].health = s[1] % 3;
         st->s[i].admin = s[2] % 4;
@@ -90,9 +91,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (unsigned i = 0; i < a.naddr; i++)
             if (!a.addr[i])
                 abort();
-        if (s[0] & 0x80) {
+        if (flags & 0x80) {
             char buf[4096];
-            steer_explain(g_p, nm, &c, qt, &in, s[0] & 0x40, buf, sizeof buf);
+            steer_explain(g_p, nm, &c, qt, &in, flags & 0x40, buf, sizeof buf);
         }
     }
     free(st);
