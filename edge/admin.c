@@ -153,7 +153,7 @@ size_t admin_purge(struct edged *ed, enum purge_kind kind, const char *arg, bool
                     n--;
                     break;
                 }
-                bool last = !o->vnext && !ce->pending;
+                bool last = !o->vnext && !ce->pending && !ce->pins;
                 store_remove(ed->store, o);
                 if (last) break;
             }

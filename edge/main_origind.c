@@ -4,7 +4,7 @@
  * endpoints; every request is counted per path so tests can see how many
  * reached the origin:
  *   /gen/ANY?size=N&cc=CC&delay=MS&status=S&etag=E&lm=UNIX&vary=H&chunked=1
- *           &skey=K&expires=SECS&setcookie=1   generated body, chosen headers
+ *           &skey=K&expires=SECS&setcookie=1&age=SECS   generated body, chosen headers
  *   /__hits?p=PATH   number of requests seen for PATH (not counted itself)
  *   /__reset         zero all counters
  *   /__mode?fail=1   every /gen answer becomes 503 (fail=0 restores)
@@ -212,6 +212,7 @@ static void gen(struct oconn *c, const struct http_msg *m, uint64_t hits)
         const struct http_hdr *h = http_find(m, v);
         el += (size_t)snprintf(extra + el, sizeof extra - el, "X-Vary-Value: %.*s\r\n", h ? (int)h->vlen : 1, h ? h->value : "-");
     }
+    if (qget(m, "age", v, sizeof v)) el += (size_t)snprintf(extra + el, sizeof extra - el, "Age: %s\r\n", v);
     if (qget(m, "skey", v, sizeof v)) el += (size_t)snprintf(extra + el, sizeof extra - el, "Surrogate-Key: %s\r\n", v);
     if (qget(m, "setcookie", v, sizeof v)) el += (size_t)snprintf(extra + el, sizeof extra - el, "Set-Cookie: s=%llu\r\n", (unsigned long long)hits);
     if (status == 200 && etag[0]) {

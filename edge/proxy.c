@@ -934,10 +934,16 @@ static void conn_lookup(struct conn *c)
 {
     struct edged *ed = c->ed;
     const struct http_msg *m = &c->req;
-    bool cacheable_req = (m->method == HTTP_M_GET || m->method == HTTP_M_HEAD) && c->klen > 0 && !c->has_auth;
+    bool cacheable_req = (m->method == HTTP_M_GET || m->method == HTTP_M_HEAD) && c->klen > 0;
     if (!cacheable_req) {
         ed->st.pass++;
         fetch_start(c, NULL, true, false);
+        return;
+    }
+    if (c->has_auth) {
+        /* RFC 9111 3.5: never answer an authenticated request from cache;
+         * its response may still be stored when public/s-maxage allow. */
+        fetch_start(c, NULL, false, false);
         return;
     }
     struct centry *ce = store_entry(ed->store, c->key, c->klen, false);
@@ -1094,7 +1100,12 @@ static int build_upstream_request(struct fetch *f, const struct conn *c)
 static void fetch_free(struct fetch *f)
 {
     assert(f->magic == FETCH_MAGIC);
-    if (f->ce && f->ce->pending == f) { f->ce->pending = NULL; store_entry_release(f->ed->store, f->ce); }
+    if (f->ce) {
+        if (f->ce->pending == f) f->ce->pending = NULL;
+        f->ce->pins--;
+        store_entry_release(f->ed->store, f->ce);
+        f->ce = NULL;
+    }
     if (f->obj) { if (f->obj->fill == f) f->obj->fill = NULL; obj_unref(&f->obj); }
     obj_unref(&f->stale);
     free(f->rhead); free(f->req); free(f->body);
@@ -1133,8 +1144,10 @@ static void fetch_start(struct conn *c, struct obj *stale, bool pass, bool bg)
     f->chain[f->nchain++] = c->srt->origin;
     if (!pass) {
         f->ce = store_entry(ed->store, c->key, c->klen, true);
-        if (f->ce && !f->ce->pending) f->ce->pending = f;
-        else f->ce = NULL;
+        if (f->ce) {
+            f->ce->pins++;
+            if (!f->ce->pending) f->ce->pending = f;
+        }
     }
     if (!bg) {
         c->fetch = f;
@@ -1378,7 +1391,7 @@ static void fetch_on_head(void *ctx, const struct http_msg *r)
             w = n;
         }
         /* body of a 304 is empty: the uconn finishes by itself */
-        if (f->ce) { struct centry *ce = f->ce; f->ce = NULL; store_entry_release(ed->store, ce); }
+        up_release(f->uc);
         f->uc = NULL;
         fetch_free(f);
         return;
@@ -1436,10 +1449,10 @@ static void fetch_on_head(void *ctx, const struct http_msg *r)
         first = false;
         w = n;
     }
-    if (f->ce) { struct centry *ce = f->ce; f->ce = NULL; store_entry_release(ed->store, ce); }
     if (o->state == OBJ_DONE) {
         /* no body: finished; the uconn completes by itself */
         o->fill = NULL;
+        up_release(f->uc);
         f->uc = NULL;
         if (o->retain && ed->disk && o->indexed) disk_store(ed->disk, o);
         if (f->pass && f->rmsg.method != HTTP_M_GET) { /* invalidation handled in done */ }
@@ -1458,10 +1471,10 @@ static void invalidate_key(struct edged *ed, const char *key, size_t klen)
 {
     struct centry *ce = store_entry(ed->store, key, klen, false);
     if (!ce) return;
-    ce->pending = ce->pending;    /* a running fetch keeps going; stored variants go */
+    /* a running fetch keeps going; stored variants go */
     while (ce->variants) {
         struct obj *o = ce->variants;
-        bool last = o->vnext == NULL && !ce->pending;
+        bool last = o->vnext == NULL && !ce->pending && !ce->pins;
         store_remove(ed->store, o);
         if (ed->disk) disk_remove(ed->disk, key, klen);
         if (last) break;           /* ce was freed */
@@ -1492,7 +1505,8 @@ static void fetch_on_data(void *ctx, const char *p, size_t n)
     obj_notify(o, OBJ_EV_DATA);
     if (f->obj == NULL) return;
     obj_trim(o);
-    if (!o->retain && o->readers.next == &o->readers && f->uc) {
+    bool complete = o->clen >= 0 && o->body_len >= (uint64_t)o->clen;
+    if (!o->retain && o->readers.next == &o->readers && f->uc && !complete) {
         up_abort(f->uc); f->uc = NULL;
         goto failed;
     }

@@ -156,7 +156,7 @@ struct centry *store_entry(struct store *s, const char *key, size_t len, bool cr
     if (!create) return NULL;
     struct centry *ce = malloc(sizeof *ce + len + 1);
     if (!ce) return NULL;
-    ce->hash = h; ce->klen = (uint32_t)len; ce->variants = NULL; ce->pending = NULL;
+    ce->hash = h; ce->klen = (uint32_t)len; ce->variants = NULL; ce->pending = NULL; ce->pins = 0;
     memcpy(ce->key, key, len); ce->key[len] = 0;
     size_t i = h & (s->nbuckets - 1);
     ce->hnext = s->buckets[i]; s->buckets[i] = ce;
@@ -166,7 +166,7 @@ struct centry *store_entry(struct store *s, const char *key, size_t len, bool cr
 
 void store_entry_release(struct store *s, struct centry *ce)
 {
-    if (ce->variants || ce->pending) return;
+    if (ce->variants || ce->pending || ce->pins) return;
     struct centry **pp = &s->buckets[ce->hash & (s->nbuckets - 1)];
     while (*pp && *pp != ce) pp = &(*pp)->hnext;
     assert(*pp == ce);
@@ -294,12 +294,14 @@ static bool same_vary(const struct obj *a, const struct obj *b)
     return a->vary_len == 0 || memcmp(a->vary, b->vary, a->vary_len) == 0;
 }
 
+static void remove_obj(struct store *s, struct obj *o, bool release_entry);
+
 void store_insert(struct store *s, struct centry *ce, struct obj *o)
 {
     assert(!o->indexed);
     for (struct obj *v = ce->variants; v; ) {
         struct obj *n = v->vnext;
-        if (same_vary(v, o)) store_remove(s, v);
+        if (same_vary(v, o)) remove_obj(s, v, false);   /* ce must survive: o goes in */
         v = n;
     }
     obj_ref(o);
@@ -312,7 +314,9 @@ void store_insert(struct store *s, struct centry *ce, struct obj *o)
     s->bytes += o->mem;
 }
 
-void store_remove(struct store *s, struct obj *o)
+void store_remove(struct store *s, struct obj *o) { remove_obj(s, o, true); }
+
+static void remove_obj(struct store *s, struct obj *o, bool release_entry)
 {
     if (!o->indexed) return;
     struct centry *ce = o->ce;
@@ -326,7 +330,7 @@ void store_remove(struct store *s, struct obj *o)
     lru_unlink(o);
     s->objects--;
     s->bytes -= o->mem;
-    store_entry_release(s, ce);
+    if (release_entry) store_entry_release(s, ce);
     obj_unref(&o);
 }
 

@@ -106,6 +106,7 @@ struct centry {
     uint64_t hash;
     struct obj *variants;  /* indexed objects (each holds the index ref) */
     void *pending;         /* struct fetch in progress for this key, borrowed */
+    uint32_t pins;         /* fetches referring to this entry; it lives while > 0 */
     uint32_t klen;
     char key[];
 };
@@ -119,7 +120,7 @@ void store_free(struct store **s);
 uint64_t store_hash(const struct store *s, const char *key, size_t len);
 /* Entry for key: found, or created when `create` (NULL on OOM / absent). */
 struct centry *store_entry(struct store *s, const char *key, size_t len, bool create);
-/* Frees ce if it has no variants and no pending fetch. */
+/* Frees ce if it has no variants, no pending fetch and no pins. */
 void store_entry_release(struct store *s, struct centry *ce);
 
 struct obj *obj_new(void);

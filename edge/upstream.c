@@ -142,6 +142,20 @@ void up_resume(struct uconn *c)
     if (evbuffer_get_length(bufferevent_get_input(c->bev)) && !c->in_cb) uc_read(c->bev, c);
 }
 
+static void nop_head(void *ctx, const struct http_msg *m) { (void)ctx; (void)m; }
+static void nop_data(void *ctx, const char *p, size_t n) { (void)ctx; (void)p; (void)n; }
+static void nop_done(void *ctx) { (void)ctx; }
+static void nop_error(void *ctx, enum up_err e, bool got_head) { (void)ctx; (void)e; (void)got_head; }
+static const struct up_cb nop_cb = { nop_head, nop_data, nop_done, nop_error };
+
+void up_release(struct uconn *c)
+{
+    if (!c) return;
+    c->cb = &nop_cb;
+    c->ctx = NULL;
+    if (c->paused) up_resume(c);
+}
+
 void up_abort(struct uconn *c)
 {
     if (!c) return;

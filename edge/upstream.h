@@ -65,6 +65,9 @@ struct uconn *up_request(struct upstream *u, const char *req, size_t len, const 
                          size_t blen, enum http_method m, const struct up_cb *cb, void *ctx);
 void up_pause(struct uconn *c);
 void up_resume(struct uconn *c);
+/* Stops callbacks but lets the exchange finish, so the connection can go
+ * back to the pool (the caller is done with it, e.g. after a bodiless head). */
+void up_release(struct uconn *c);
 /* Cancels and closes the connection; no more callbacks. */
 void up_abort(struct uconn *c);
 
