@@ -56,7 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             for (size_t i = 0; i < c->nchecks; i++) {
                 const struct health_check_cfg *k = &c->checks[i];
                 if (!health_name_valid(k->name) || k->rise < 1 || k->fall < 1 || k->timeout_ms > k->interval_ms ||
-                    k->jitter_ms * 2 > k->interval_ms || k->interval_ms < 10)
+                    k->jitter_ms * 2 > k->interval_ms || k->interval_ms < 10 || k->fast_ms > k->interval_ms ||
+                    k->fast_ms < 10)
                     abort();
                 if (health_config_find(c, k->name) != k)
                     abort();
