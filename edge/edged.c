@@ -224,6 +224,7 @@ void server_free(struct server **svp)
     if (!sv) return;
     struct edged *ed = &sv->ed;
     for (unsigned i = 0; i < sv->nlsn; i++) evconnlistener_free(sv->lsn[i].l);
+    proxy_shutdown(ed);
     if (sv->sig_int) event_free(sv->sig_int);
     if (sv->sig_term) event_free(sv->sig_term);
     if (sv->tick) event_free(sv->tick);

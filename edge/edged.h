@@ -51,6 +51,8 @@ struct edged {
     FILE *access_log;
     struct ssl_ctx_st *ssl_default;
     struct ssl_ctx_st *ssl[EDGE_MAX_SITES];
+    void *conns;                    /* struct conn list (proxy.c), for shutdown */
+    void *fetches;                  /* struct fetch list (proxy.c), for shutdown */
     struct upstream *prop[EDGE_MAX_SHIELDS];   /* purge propagation targets */
     unsigned nprop;
     time_t now;

@@ -44,6 +44,7 @@ struct fetch;
 
 struct conn {
     uint32_t magic;
+    struct conn *cnext, *cprev;    /* ed->conns */
     struct edged *ed;
     struct bufferevent *bev;
     bool tls;
@@ -78,6 +79,7 @@ struct conn {
 
 struct fetch {
     uint32_t magic;
+    struct fetch *fnext, *fprev;   /* ed->fetches */
     struct edged *ed;
     struct site_rt *srt;
     struct centry *ce;             /* when collapsible (registered as ce->pending) */
@@ -325,6 +327,8 @@ static void conn_free(struct conn *c)
 {
     assert(c->magic == CONN_MAGIC);
     conn_detach(c);
+    if (c->cprev) c->cprev->cnext = c->cnext; else c->ed->conns = c->cnext;
+    if (c->cnext) c->cnext->cprev = c->cprev;
     if (c->bev) {
         SSL *ssl = c->tls ? bufferevent_openssl_get_ssl(c->bev) : NULL;
         if (ssl) SSL_set_shutdown(ssl, SSL_RECEIVED_SHUTDOWN);
@@ -364,6 +368,9 @@ void proxy_accept(struct edged *ed, evutil_socket_t fd, const struct sockaddr *s
     if (!c->bev) { if (ssl) SSL_free(ssl); evutil_closesocket(fd); free(hb); free(c); return; }
     ed->st.conns_open++;
     ed->st.conns_total++;
+    c->cnext = ed->conns;
+    if (c->cnext) c->cnext->cprev = c;
+    ed->conns = c;
     bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
     /* Stop reading while more than two heads are queued: pipelining floods
      * stay bounded; the body reader drains as it goes. */
@@ -373,6 +380,21 @@ void proxy_accept(struct edged *ed, evutil_socket_t fd, const struct sockaddr *s
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     c->st = C_HEAD;
     c->t_head_start = 0;
+}
+
+void proxy_shutdown(struct edged *ed)
+{
+    while (ed->conns) conn_free(ed->conns);
+    while (ed->fetches) {
+        struct fetch *f = ed->fetches;
+        if (f->uc) up_abort(f->uc);
+        f->uc = NULL;
+        if (f->obj) {
+            if (f->obj->state == OBJ_FILLING) f->obj->state = OBJ_FAILED;
+            f->obj->fill = NULL;
+        }
+        fetch_free(f);
+    }
 }
 
 /* ---- responses --------------------------------------------------------- */
@@ -1100,6 +1122,8 @@ static int build_upstream_request(struct fetch *f, const struct conn *c)
 static void fetch_free(struct fetch *f)
 {
     assert(f->magic == FETCH_MAGIC);
+    if (f->fprev) f->fprev->fnext = f->fnext; else f->ed->fetches = f->fnext;
+    if (f->fnext) f->fnext->fprev = f->fprev;
     if (f->ce) {
         if (f->ce->pending == f) f->ce->pending = NULL;
         f->ce->pins--;
@@ -1120,12 +1144,15 @@ static void fetch_start(struct conn *c, struct obj *stale, bool pass, bool bg)
     if (!f) { conn_error(c, 500, "out of memory"); return; }
     f->magic = FETCH_MAGIC;
     f->ed = ed;
+    f->fnext = ed->fetches;
+    if (f->fnext) f->fnext->fprev = f;
+    ed->fetches = f;
     f->srt = c->srt;
     f->pass = pass;
     f->bg = bg;
     f->tls = c->tls;
     f->rhead = xstrndup(c->hbuf, c->req.head_len);
-    if (!f->rhead) { free(f); conn_error(c, 500, "out of memory"); return; }
+    if (!f->rhead) { fetch_free(f); conn_error(c, 500, "out of memory"); return; }
     http_parse_request(f->rhead, c->req.head_len, &ed->lim, &f->rmsg);
     if (c->req.target[0] != '/') { f->rmsg.path = c->req.path; }   /* root literal */
     f->method = c->req.method;

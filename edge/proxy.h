@@ -21,6 +21,9 @@ struct ssl_st;
 /* Takes ownership of an accepted socket; `ssl` non-NULL for HTTPS. */
 void proxy_accept(struct edged *ed, evutil_socket_t fd, const struct sockaddr *sa, struct ssl_st *ssl);
 
+/* Closes every client connection and cancels every fetch (shutdown). */
+void proxy_shutdown(struct edged *ed);
+
 /* Computes the primary cache key of (scheme, host, path, query) for `site`
  * into out (NUL-terminated). Returns its length, or 0 when it does not fit. */
 size_t proxy_cache_key(const struct edge_site *site, bool tls, const char *host, size_t hlen,
