@@ -11,7 +11,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +154,44 @@ static bool answer_is(void *arg)
     return !strcmp(buf, c->want);
 }
 
+/* Reader threads hammer steer_decide on the apex while the flattener
+ * publishes and frees tables: a use-after-free or a torn table would show
+ * up under ASan. Each checks that every flattened answer is one of the
+ * addresses the test ever serves. */
+struct reader {
+    struct ctx *c;
+    pthread_t th;
+    atomic_bool *stop;
+    unsigned long n, bad;
+};
+
+static void *reader_main(void *arg)
+{
+    struct reader *r = arg;
+    urcu_memb_register_thread();
+    struct steer_client cl = { .source_len = 32 };
+    net_addr_parse("192.0.2.1", &cl.addr);
+    while (!atomic_load(r->stop)) {
+        urcu_memb_read_lock();
+        struct steer_inputs in = { .flat = steer_flatten_current(r->c->f) };
+        struct steer_answer a;
+        if (steer_decide(r->c->p, steer_policy_name(r->c->p, 0), &cl, 1, &in, &a) != STEER_OK)
+            r->bad++;
+        else if (a.kind == STEER_ADDRS) {
+            const uint8_t *x = a.addr[0];
+            bool known = x[0] == 192 && x[1] == 0 && x[2] == 2 && (x[3] == 200 || x[3] == 201 || x[3] == 150);
+            bool pop = x[0] == 127 && x[1] == 0 && x[2] == 1 && x[3] == 10;
+            if (!known && !pop)
+                r->bad++;
+        }
+        urcu_memb_read_unlock();
+        if (++r->n % 256 == 0)
+            sleep_ms(1);   /* keep the shared test machine usable */
+    }
+    urcu_memb_unregister_thread();
+    return NULL;
+}
+
 static void test_flatten(void **st)
 {
     struct cfg_ctx cfg;
@@ -166,6 +206,12 @@ static void test_flatten(void **st)
     assert_false(steer_provider_needs_flat(c.p, 3));   /* CDN of a non-apex name: CNAME */
     char err[256];
     assert_int_equal(steer_flatten_start(c.p, &c.f, err, sizeof err), 0);
+    atomic_bool stop = false;
+    struct reader rd[2];
+    for (int i = 0; i < 2; i++) {
+        rd[i] = (struct reader){ .c = &c, .stop = &stop };
+        assert_int_equal(pthread_create(&rd[i].th, NULL, reader_main, &rd[i]), 0);
+    }
 
     /* before anything is resolved the PoP answers (fallback pool); then cf */
     char buf[64];
@@ -217,6 +263,12 @@ static void test_flatten(void **st)
     assert_int_equal(steer_decide(c.p, steer_policy_name(c.p, 1), &cl, 1, NULL, &a), STEER_OK);
     assert_int_equal(a.kind, STEER_CNAME);
 
+    atomic_store(&stop, true);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(rd[i].th, NULL);
+        assert_true(rd[i].n > 0);
+        assert_int_equal(rd[i].bad, 0);
+    }
     steer_flatten_stop(&c.f);
     assert_null(c.f);
     steer_policy_free(&c.p);
