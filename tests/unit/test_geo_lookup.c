@@ -8,7 +8,9 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/cfg.h"
 #include "geo/geo.h"
@@ -206,6 +208,64 @@ static void test_exclusion_len(void **st)
     assert_int_equal(geo_exclusion_len(&p, &a), 1);
 }
 
+/* Malformed databases: garbage, truncated, and corrupted data sections must
+ * fail to open or answer "not found", never crash or read out of bounds. */
+static void test_malformed_db(void **st)
+{
+    char dir[] = "/tmp/steer-geo.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[128], err[256];
+    FILE *in = fopen("geo/fixture/steer-city.mmdb", "rb");
+    assert_non_null(in);
+    static uint8_t buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf, in);
+    fclose(in);
+    assert_true(n > 1000);
+    struct geo_set *g = geo_set_new();
+    assert_non_null(g);
+    /* garbage */
+    snprintf(path, sizeof path, "%s/garbage.mmdb", dir);
+    FILE *f = fopen(path, "wb");
+    for (int i = 0; i < 4096; i++)
+        fputc((i * 7919) & 0xff, f);
+    fclose(f);
+    assert_int_equal(geo_set_add_db(g, path, err, sizeof err), -1);
+    assert_non_null(strstr(err, "cannot open geo database"));
+    /* truncated: the metadata marker is at the end, so this cannot open */
+    snprintf(path, sizeof path, "%s/trunc.mmdb", dir);
+    f = fopen(path, "wb");
+    fwrite(buf, 1, n / 2, f);
+    fclose(f);
+    assert_int_equal(geo_set_add_db(g, path, err, sizeof err), -1);
+    unlink(path);
+    /* corrupted search tree and data section, intact metadata: opens, and
+     * every lookup of many addresses returns something or nothing, safely */
+    for (size_t i = 64; i < n - 600; i += 37)
+        buf[i] ^= 0x5a;
+    snprintf(path, sizeof path, "%s/corrupt.mmdb", dir);
+    f = fopen(path, "wb");
+    fwrite(buf, 1, n, f);
+    fclose(f);
+    if (geo_set_add_db(g, path, err, sizeof err) == 0) {
+        for (uint32_t i = 0; i < 20000; i++) {
+            struct net_addr a = { .family = (uint8_t)(i & 1 ? 6 : 4) };
+            uint32_t x = i * 2654435761u;
+            memcpy(a.bytes, &x, 4);
+            memcpy(a.bytes + 4, &x, 4);
+            struct geo_loc l;
+            geo_lookup_loc(g, &a, &l);
+            assert_true(l.len <= net_addr_maxlen(&a));
+            struct geo_asn s;
+            geo_lookup_asn(g, &a, &s);
+        }
+    }
+    unlink(path);
+    snprintf(path, sizeof path, "%s/garbage.mmdb", dir);
+    unlink(path);
+    rmdir(dir);
+    geo_set_free(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +275,7 @@ int main(void)
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_distance),
         cmocka_unit_test(test_exclusion_len),
+        cmocka_unit_test(test_malformed_db),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
