@@ -109,6 +109,8 @@ static int each_item(struct cfg_ctx *ctx, struct fy_node *v, item_fn fn, void *a
     int n = fy_node_sequence_item_count(v);
     if (n == 0)
         return cfg_error(ctx, v, "empty list");
+    if (n > STEER_MAX_VALUES)
+        return cfg_error(ctx, v, "too many values (%d, max %d)", n, STEER_MAX_VALUES);
     for (int i = 0; i < n; i++) {
         struct fy_node *it = fy_node_sequence_get_by_index(v, i);
         if (cfg_scalar(ctx, it, buf, sizeof buf) < 0 || fn(ctx, it, buf, arg) < 0)
@@ -120,7 +122,8 @@ static int each_item(struct cfg_ctx *ctx, struct fy_node *v, item_fn fn, void *a
 
 static size_t item_count(struct fy_node *v)
 {
-    return cfg_is_seq(v) ? (size_t)fy_node_sequence_item_count(v) : 1;
+    int n = cfg_is_seq(v) ? fy_node_sequence_item_count(v) : 1;
+    return n > 0 ? (size_t)n : 1;   /* never calloc(0): each_item reports empty lists */
 }
 
 /* ----------------------------------------------------------- providers */
@@ -333,10 +336,12 @@ static int compile_pools(struct cfg_ctx *ctx, struct steer_policy *p, struct ste
     int n = fy_node_mapping_item_count(pools);
     if (n <= 0)
         return cfg_error(ctx, pools, "steered name '%s': 'pools' is empty", nm->text);
+    if (n > STEER_MAX_POOLS)
+        return cfg_error(ctx, pools, "steered name '%s': too many pools (%d, max %d)", nm->text, n, STEER_MAX_POOLS);
     nm->pools = calloc((size_t)n, sizeof *nm->pools);
     if (!nm->pools)
         return cfg_error(ctx, pools, "out of memory");
-    struct fy_node *fbnode[n];
+    struct fy_node *fbnode[STEER_MAX_POOLS] = { 0 };
     void *it = NULL;
     struct fy_node_pair *pr;
     while ((pr = fy_node_mapping_iterate(pools, &it))) {
@@ -534,6 +539,8 @@ static int compile_rules(struct cfg_ctx *ctx, struct steer_name *nm, struct fy_n
     int n = fy_node_sequence_item_count(rules);
     if (n <= 0)
         return cfg_error(ctx, rules, "steered name '%s': 'rules' is empty", nm->text);
+    if (n > STEER_MAX_RULES)
+        return cfg_error(ctx, rules, "steered name '%s': too many rules (%d, max %d)", nm->text, n, STEER_MAX_RULES);
     nm->rules = calloc((size_t)n, sizeof *nm->rules);
     if (!nm->rules)
         return cfg_error(ctx, rules, "out of memory");

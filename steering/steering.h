@@ -57,6 +57,9 @@ struct geo_set;
 #define STEER_MAX_PROVIDERS 1024  /* provider ids fit uint16_t with room */
 #define STEER_MAX_MEMBERS   64    /* providers per pool: bounds the per-query stack arrays */
 #define STEER_MAX_CHAIN     16    /* pools tried per rule (listed + fallback chain) */
+#define STEER_MAX_POOLS     256   /* pools per steered name (pool ids fit uint16_t) */
+#define STEER_MAX_VALUES    256   /* values per match key (scanned linearly per query) */
+#define STEER_MAX_RULES     1024  /* rules per steered name: they are tested linearly per query */
 #define STEER_MAX_CHECKS    16    /* health check names per provider */
 
 struct steer_policy;

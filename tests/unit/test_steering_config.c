@@ -150,6 +150,16 @@ static void test_errors(void **st)
                         "      - {match: everything, pools: [p]}\n"
                         "    pools: {p: {members: [eu]}}\n",
                "match must be a mapping or 'default'");
+    /* bounds on what is scanned per query */
+    {
+        static char big[16384];
+        size_t o = (size_t)snprintf(big, sizeof big, NAME_HDR "    rules:\n      - match: {asn: [");
+        for (int i = 1; i <= 257; i++)
+            o += (size_t)snprintf(big + o, sizeof big - o, "%s%d", i > 1 ? ", " : "", i);
+        snprintf(big + o, sizeof big - o, "]}\n        pools: [p]\n      - {match: default, pools: [p]}\n"
+                                          "    pools: {p: {members: [eu]}}\n");
+        expect_err(big, "steer.yaml:8: too many values (257, max 256)");
+    }
     /* policies */
     expect_err(NAME_HDR "    rules: [{match: default, pools: [p]}]\n"
                         "    pools:\n"
