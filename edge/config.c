@@ -168,6 +168,7 @@ static int parse_root(struct cfg_ctx *ctx, struct edge_config *c)
         cfg_duration_ms(ctx, cn, "heuristic_max", false, 0, 365ULL * 86400000, 86400000, &ms))
         return -1;
     c->heuristic_max_s = ms / 1000;
+    if (!cfg_get(cn, "max_object") && c->max_object > c->mem_bytes / 2) c->max_object = c->mem_bytes / 2;
     if (c->max_object > c->mem_bytes / 2)
         return cfg_error(ctx, cn, "cache.max_object must be at most half of cache.memory");
     struct fy_node *d = cfg_get(cn, "disk");

@@ -772,6 +772,7 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 {
     (void)bev;
     struct conn *c = arg;
+    if (what & BEV_EVENT_CONNECTED) return;            /* TLS handshake done */
     if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) && c->st == C_HEAD &&
         evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
         c->req.method_s = NULL; c->req.target = NULL;
