@@ -42,6 +42,8 @@ struct steer_flatten {
     struct target *t;            /* malloced */
     bool dirty;
     struct steer_flat_table *cur;   /* RCU-published */
+    pthread_mutex_t swap_lock;      /* held around the swap of cur: lets a successor copy it
+                                       safely (steer_flatten_start_from); never on the query path */
     atomic_uint_fast64_t version;
 };
 
@@ -79,8 +81,10 @@ static void publish(struct steer_flatten *f)
         t->e[f->t[i].prov] = f->t[i].cur;
     uint64_t v = atomic_load(&f->version) + 1;
     t->version = v;
+    pthread_mutex_lock(&f->swap_lock);
     struct steer_flat_table *old = f->cur;
     rcu_assign_pointer(f->cur, t);
+    pthread_mutex_unlock(&f->swap_lock);
     urcu_memb_synchronize_rcu();
     free(old);
     atomic_store(&f->version, v);
@@ -260,7 +264,31 @@ static int init_channel(struct steer_flatten *f, char *err, size_t errsize)
     return 0;
 }
 
+/* Copies the addresses prev knows for the same CNAME targets into f's
+ * working entries (due for re-resolution right away, but served meanwhile). */
+static void seed_from(struct steer_flatten *f, struct steer_flatten *prev)
+{
+    if (!prev)
+        return;
+    pthread_mutex_lock(&prev->swap_lock);
+    const struct steer_flat_table *pt = prev->cur;
+    for (size_t i = 0; pt && i < f->ntargets; i++)
+        for (size_t j = 0; j < prev->ntargets; j++)
+            if (!strcmp(f->t[i].name, prev->t[j].name) && prev->t[j].prov < pt->n) {
+                f->t[i].cur = pt->e[prev->t[j].prov];
+                f->dirty |= f->t[i].cur.n4 || f->t[i].cur.n6;
+                break;
+            }
+    pthread_mutex_unlock(&prev->swap_lock);
+}
+
 int steer_flatten_start(const struct steer_policy *p, struct steer_flatten **out, char *err, size_t errsize)
+{
+    return steer_flatten_start_from(p, NULL, out, err, errsize);
+}
+
+int steer_flatten_start_from(const struct steer_policy *p, struct steer_flatten *prev, struct steer_flatten **out,
+                             char *err, size_t errsize)
 {
     *out = NULL;
     struct steer_flatten *f = calloc(1, sizeof *f);
@@ -268,6 +296,7 @@ int steer_flatten_start(const struct steer_policy *p, struct steer_flatten **out
         snprintf(err, errsize, "out of memory");
         return -1;
     }
+    pthread_mutex_init(&f->swap_lock, NULL);
     f->p = p;
     f->wake[0] = f->wake[1] = -1;
     size_t np = steer_policy_provider_count(p);
@@ -294,6 +323,9 @@ int steer_flatten_start(const struct steer_policy *p, struct steer_flatten **out
     }
     if (init_channel(f, err, errsize) < 0)
         goto fail;
+    seed_from(f, prev);
+    if (f->dirty)
+        publish(f);   /* visible before the first resolution completes */
     int rc = pthread_create(&f->thread, NULL, run, f);
     if (rc) {
         snprintf(err, errsize, "pthread_create: %s", strerror(rc));
@@ -329,6 +361,7 @@ void steer_flatten_stop(struct steer_flatten **fp)
     urcu_memb_synchronize_rcu();
     free(t);
     free(f->t);
+    pthread_mutex_destroy(&f->swap_lock);
     free(f);
     *fp = NULL;
 }

@@ -46,6 +46,12 @@ struct steer_flatten;
  * flattener). Uses p's flatten config. Returns 0, or -1 with a message in
  * err. With no apex CDN at all it starts nothing and current() is NULL. */
 int steer_flatten_start(const struct steer_policy *p, struct steer_flatten **out, char *err, size_t errsize);
+/* Same, seeded on reload: targets that `prev` (the flattener of the policy
+ * being replaced, still running) already resolved are published at once,
+ * so apex answers do not fall back to other providers for the moment it
+ * takes to re-resolve. prev must not be stopped concurrently. */
+int steer_flatten_start_from(const struct steer_policy *p, struct steer_flatten *prev, struct steer_flatten **out,
+                             char *err, size_t errsize);
 /* Stops and joins the thread, frees the last table. Sets *f to NULL. */
 void steer_flatten_stop(struct steer_flatten **f);
 /* Current table or NULL; call inside an RCU read-side section. */

@@ -257,6 +257,25 @@ static void test_flatten(void **st)
     assert_string_equal(steer_provider_name(c.p, a.provider), "fastly");
     assert_int_equal(a.ttl, 30);
 
+    /* reload: a new policy's flattener seeded from the running one knows
+     * fastly's addresses before its own first resolution */
+    {
+        struct cfg_ctx cfg2;
+        struct ctx c2 = { 0 };
+        assert_int_equal(cfg_load_string(&cfg2, "./test.yaml", yaml, strlen(yaml)), 0);
+        assert_int_equal(steer_policy_compile(&cfg2, cfg_root(&cfg2), &c2.p), 0);
+        kill(dns_pid, SIGUSR1);   /* resolver silent: only the seed can answer */
+        assert_int_equal(steer_flatten_start_from(c2.p, c.f, &c2.f, err, sizeof err), 0);
+        assert_true(steer_flatten_version(c2.f) >= 1);
+        apex_answer(&c2, 1, buf, sizeof buf, &a);
+        assert_string_equal(buf, "192.0.2.150");
+        assert_string_equal(steer_provider_name(c2.p, a.provider), "fastly");
+        steer_flatten_stop(&c2.f);
+        steer_policy_free(&c2.p);
+        cfg_free(&cfg2);
+        kill(dns_pid, SIGUSR1);
+    }
+
     /* the non-apex name still answers by CNAME */
     struct steer_client cl = { .source_len = 32 };
     net_addr_parse("192.0.2.1", &cl.addr);
