@@ -269,6 +269,25 @@ static int cmd_query(struct scn *s, char **tok, int n)
         else
             return scn_fail(s, "unknown expectation '%s'", k), -1;
     }
+    /* explain must describe exactly the decision that was made */
+    {
+        char js[16384];
+        char want[128];
+        if (steer_explain(s->p, nm, &c, qt, &in, true, js, sizeof js) < 0) {
+            ok = false;
+            snprintf(why, sizeof why, "explain failed");
+        } else {
+            const char *ans = strstr(js, "\"answer\":");
+            if (!ans)
+                ans = "";
+            snprintf(want, sizeof want, "\"scope\":%u", a.scope);
+            if (!strstr(ans, want)) { ok = false; snprintf(why, sizeof why, "explain scope"); }
+            snprintf(want, sizeof want, "\"ttl\":%u", a.ttl);
+            if (!strstr(ans, want)) { ok = false; snprintf(why, sizeof why, "explain ttl"); }
+            snprintf(want, sizeof want, "\"provider\":\"%s\"", steer_provider_name(s->p, a.provider));
+            if (a.kind != STEER_NODATA && !strstr(ans, want)) { ok = false; snprintf(why, sizeof why, "explain provider"); }
+        }
+    }
     if (!ok) {
         char ex[8192];
         steer_explain(s->p, nm, &c, qt, &in, false, ex, sizeof ex);
