@@ -83,7 +83,8 @@ static void publish(struct steer_flatten *f)
     t->version = v;
     pthread_mutex_lock(&f->swap_lock);
     struct steer_flat_table *old = f->cur;
-    rcu_assign_pointer(f->cur, t);
+    /* release store = rcu_assign_pointer, in a form ThreadSanitizer models */
+    __atomic_store_n(&f->cur, t, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&f->swap_lock);
     urcu_memb_synchronize_rcu();
     free(old);
@@ -357,7 +358,7 @@ void steer_flatten_stop(struct steer_flatten **fp)
     if (f->wake[1] >= 0)
         close(f->wake[1]);
     struct steer_flat_table *t = f->cur;
-    rcu_assign_pointer(f->cur, NULL);
+    __atomic_store_n(&f->cur, NULL, __ATOMIC_RELEASE);
     urcu_memb_synchronize_rcu();
     free(t);
     free(f->t);
@@ -368,7 +369,8 @@ void steer_flatten_stop(struct steer_flatten **fp)
 
 const struct steer_flat_table *steer_flatten_current(struct steer_flatten *f)
 {
-    return f ? rcu_dereference(f->cur) : NULL;
+    /* acquire load = rcu_dereference (a plain load on x86 and arm64's ldar) */
+    return f ? __atomic_load_n(&f->cur, __ATOMIC_ACQUIRE) : NULL;
 }
 
 uint64_t steer_flatten_version(struct steer_flatten *f)
