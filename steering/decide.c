@@ -34,7 +34,7 @@ struct cand {
 };
 
 /* Trace of a decision for steer_explain (NULL on the query path). */
-#define TR_MAX_RULES 64
+#define TR_MAX_RULES STEER_MAX_RULES
 struct tr_member {
     uint16_t prov;
     uint32_t weight;     /* configured weight */
