@@ -359,31 +359,31 @@ enum chunk_rc chunk_decode(struct chunk_dec *d, const char *in, size_t len, size
                            const char **data, size_t *dlen)
 {
     size_t i = 0;
-    *data = NULL; *dlen = 0;
+    *data = NULL; *dlen = 0; *used = 0;
     while (i < len) {
         unsigned char c = (unsigned char)in[i];
         switch (d->state) {
         case CS_SIZE: {
             int h = hexval(c);
             if (h >= 0) {
-                if (++d->digits > CHUNK_MAX_DIGITS) return CHUNK_BAD;
+                if (++d->digits > CHUNK_MAX_DIGITS) { *used = i; return CHUNK_BAD; }
                 d->remaining = d->remaining * 16 + (uint64_t)h;
                 i++;
                 break;
             }
-            if (d->digits == 0) return CHUNK_BAD;
+            if (d->digits == 0) { *used = i; return CHUNK_BAD; }
             if (c == '\r') { d->state = CS_SIZE_LF; i++; break; }
             if (c == ';' || c == ' ' || c == '\t') { d->state = CS_EXT; d->ext_len = 0; i++; break; }
-            return CHUNK_BAD;
+            { *used = i; return CHUNK_BAD; }
         }
         case CS_EXT:
             if (c == '\r') { d->state = CS_SIZE_LF; i++; break; }
-            if (c == '\n' || (c < 0x20 && c != '\t') || c == 0x7f) return CHUNK_BAD;
-            if (++d->ext_len > CHUNK_MAX_EXT) return CHUNK_BAD;
+            if (c == '\n' || (c < 0x20 && c != '\t') || c == 0x7f) { *used = i; return CHUNK_BAD; }
+            if (++d->ext_len > CHUNK_MAX_EXT) { *used = i; return CHUNK_BAD; }
             i++;
             break;
         case CS_SIZE_LF:
-            if (c != '\n') return CHUNK_BAD;
+            if (c != '\n') { *used = i; return CHUNK_BAD; }
             i++;
             d->digits = 0;
             if (d->remaining == 0) { d->state = CS_TRAILER; d->line_len = 0; d->trailer_len = 0; }
@@ -399,25 +399,25 @@ enum chunk_rc chunk_decode(struct chunk_dec *d, const char *in, size_t len, size
             return CHUNK_DATA;
         }
         case CS_DATA_CR:
-            if (c != '\r') return CHUNK_BAD;
+            if (c != '\r') { *used = i; return CHUNK_BAD; }
             d->state = CS_DATA_LF; i++;
             break;
         case CS_DATA_LF:
-            if (c != '\n') return CHUNK_BAD;
+            if (c != '\n') { *used = i; return CHUNK_BAD; }
             d->state = CS_SIZE; d->remaining = 0; d->digits = 0; i++;
             break;
         case CS_TRAILER:   /* at start or inside a trailer line */
-            if (++d->trailer_len > CHUNK_MAX_TRAILER) return CHUNK_BAD;
+            if (++d->trailer_len > CHUNK_MAX_TRAILER) { *used = i; return CHUNK_BAD; }
             if (c == '\r') { d->state = d->line_len == 0 ? CS_END_LF : CS_TRAILER_LF; i++; break; }
-            if (c == '\n' || c == 0) return CHUNK_BAD;
+            if (c == '\n' || c == 0) { *used = i; return CHUNK_BAD; }
             d->line_len++; i++;
             break;
         case CS_TRAILER_LF:
-            if (c != '\n') return CHUNK_BAD;
+            if (c != '\n') { *used = i; return CHUNK_BAD; }
             d->state = CS_TRAILER; d->line_len = 0; i++;
             break;
         case CS_END_LF:
-            if (c != '\n') return CHUNK_BAD;
+            if (c != '\n') { *used = i; return CHUNK_BAD; }
             d->state = CS_DONE; i++;
             *used = i;
             return CHUNK_END;
@@ -495,7 +495,7 @@ int http_date_parse(const char *s, size_t len, time_t *out)
         tm.tm_mon = month_of(b + 8);
         tm.tm_year = num(b + 12, 4) - 1900;
         if (hms(b + 17, &tm)) return -1;
-    } else if (comma && len > 30) {                    /* Sunday, 06-Nov-94 08:49:37 GMT */
+    } else if (comma && len >= 30) {                    /* Sunday, 06-Nov-94 08:49:37 GMT */
         const char *d = comma + 2;
         if (comma[1] != ' ' || strlen(d) != 22 || d[2] != '-' || d[6] != '-' || d[9] != ' ' ||
             strcmp(d + 18, " GMT") != 0) return -1;
