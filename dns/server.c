@@ -93,12 +93,36 @@ static void count_result(struct dns_stats *st, const struct dns_result *res)
     if (res->dynamic) STAT_INC(st, dynamic);
 }
 
-static int open_socket(const struct dns_listen *l, int type, char *err, size_t errlen)
+/* SO_REUSEPORT would let us silently share a port with another running
+ * server; a plain bind first tells whether the address is taken. */
+static int check_free(const struct sockaddr_storage *ss, socklen_t slen, int type)
+{
+    int fd = socket(ss->ss_family, type | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    if (ss->ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (type == SOCK_STREAM)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    int r = bind(fd, (const struct sockaddr *)ss, slen);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return r;
+}
+
+static int open_socket(const struct dns_listen *l, int type, bool first, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
     socklen_t slen = net_addr_to_sockaddr(&l->addr, l->port, &ss);
     char as[64];
     net_addr_format(&l->addr, as, sizeof as);
+    if (first && check_free(&ss, slen, type) < 0) {
+        snprintf(err, errlen, "bind %s port %u (%s): %s", as, l->port, type == SOCK_DGRAM ? "udp" : "tcp",
+                 strerror(errno));
+        return -1;
+    }
     int fd = socket(ss.ss_family, type | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         snprintf(err, errlen, "socket(%s): %s", as, strerror(errno));
@@ -383,7 +407,7 @@ static void *tcp_main(void *arg)
     return NULL;
 }
 
-static struct tcp_thread *tcp_thread_new(struct dns_server *s, char *err, size_t errlen)
+static struct tcp_thread *tcp_thread_new(struct dns_server *s, bool first, char *err, size_t errlen)
 {
     struct tcp_thread *t = calloc(1, sizeof *t);
     if (!t)
@@ -404,7 +428,7 @@ static struct tcp_thread *tcp_thread_new(struct dns_server *s, char *err, size_t
     for (unsigned i = 0; i < s->cfg.nlisten; i++)
         t->lfds[i] = -1;
     for (unsigned i = 0; i < s->cfg.nlisten; i++) {
-        t->lfds[i] = open_socket(&s->cfg.listen[i], SOCK_STREAM, err, errlen);
+        t->lfds[i] = open_socket(&s->cfg.listen[i], SOCK_STREAM, first, err, errlen);
         if (t->lfds[i] < 0)
             return t;
         t->nl++;
@@ -466,12 +490,12 @@ struct dns_server *dns_server_bind(const struct dns_server_cfg *cfg, struct dns_
         for (unsigned i = 0; i < cfg->nlisten; i++) {
             struct udp_thread *u = &s->udp[s->nudp];
             u->srv = s;
-            u->fd = open_socket(&cfg->listen[i], SOCK_DGRAM, err, errlen);
+            u->fd = open_socket(&cfg->listen[i], SOCK_DGRAM, w == 0, err, errlen);
             if (u->fd < 0)
                 goto fail;
             s->nudp++;
         }
-        s->tcp[w] = tcp_thread_new(s, err, errlen);
+        s->tcp[w] = tcp_thread_new(s, w == 0, err, errlen);
         s->ntcp++;
         if (!s->tcp[w] || err[0])
             goto fail;

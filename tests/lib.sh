@@ -10,8 +10,10 @@ case "$TOOLS" in /*) ;; *) TOOLS="$ROOT/$TOOLS" ;; esac
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/steer-test.XXXXXX")
 PIDS=""
 T_FAILED=0
+MAIN_PID=$BASHPID
 
 cleanup() {
+  [ "$BASHPID" = "$MAIN_PID" ] || return 0   # not from subshells
   for p in $PIDS; do kill "$p" 2>/dev/null; done
   for p in $PIDS; do
     i=0; while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
@@ -51,5 +53,14 @@ wait_tcp() {
     sleep 0.1; i=$((i+1))
   done
   return 1
+}
+# run_scenario FILE PROBE-ARGS...: runs a dns_probe scenario, passing its TAP lines through
+run_scenario() {
+  f=$1; shift
+  "$TOOLS/dns_probe" "$@" "$f" >"$TMP/scenario.out" 2>&1
+  rc=$?
+  cat "$TMP/scenario.out"
+  if [ $rc -ne 0 ] && ! grep -q '^not ok' "$TMP/scenario.out"; then not_ok "scenario $(basename "$f") ran (exit $rc)"; fi
+  T_FAILED=$((T_FAILED + $(grep -c '^not ok' "$TMP/scenario.out")))
 }
 finish() { exit $((T_FAILED > 0)); }
