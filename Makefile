@@ -22,7 +22,7 @@ PKGS      = ldns libcares libmaxminddb libevent libevent_pthreads libevent_opens
 LIBS      = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 PKGCFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 
-SUBDIRS   = common dns geo steering health edge steerd
+SUBDIRS   = common dns geo steering health edge rum steerd
 # link dependencies of each subsystem (besides itself)
 DEPS_common   =
 DEPS_dns      = common
@@ -30,6 +30,7 @@ DEPS_geo      = common
 DEPS_steering = geo common
 DEPS_health   = common
 DEPS_edge     = common
+DEPS_rum      = geo common
 DEPS_steerd   = dns common
 
 REL  = build/release
