@@ -31,7 +31,7 @@ DEPS_steering = geo common
 DEPS_health   = common
 DEPS_edge     = common
 DEPS_rum      = geo common
-DEPS_steerd   = dns common
+DEPS_steerd   = dns steering health geo common
 
 REL  = build/release
 ASAN = build/asan

@@ -198,7 +198,8 @@ static enum health_result plan_build(const struct health_config *cfg, const stru
     p->sslc = calloc(cfg->nchecks + 1, sizeof *p->sslc);
     if (!p->checks || !p->provs || !p->sslc)
         goto nomem;
-    memcpy(p->checks, cfg->checks, cfg->nchecks * sizeof *p->checks);
+    if (cfg->nchecks)
+        memcpy(p->checks, cfg->checks, cfg->nchecks * sizeof *p->checks);
     for (size_t i = 0; i < cfg->nchecks; i++) {
         const struct health_check_cfg *c = &cfg->checks[i];
         if (c->type != HC_HTTPS || sslc_find(p->sslc, p->nsslc, c->verify, c->ca_file))
@@ -250,8 +251,10 @@ static void publish_now(struct health_engine *e)
     }
     t->version = ++e->version;
     t->n = (uint32_t)e->nprovs;
+    t->layout = PROV_LAYOUT_INIT;
     for (size_t i = 0; i < e->nprovs; i++) {
         const struct hprov *p = &e->provs[i];
+        t->layout = prov_layout_step(t->layout, p->name);
         const struct health_override *o = health_overrides_get(&e->ovr, p->name);
         t->s[i].health = p->health;
         t->s[i].reason = p->reason;

@@ -7,7 +7,7 @@
 #include "dns/wire.h"
 
 static const char *const top_keys[] = {
-    "server", "zones", "geo", "providers", "steering", "health", "rum", "control", NULL,
+    "server", "zones", "geo", "providers", "steering", "flatten", "health", "rum", "control", NULL,
 };
 static const char *const server_keys[] = {
     "listen", "workers", "udp_max_payload", "tcp_idle_timeout", "tcp_max_connections", "log_level", NULL,

@@ -18,6 +18,7 @@
 #define STEER_VERSION "0.1.0"
 
 static struct dns_view *g_view;    /* RCU-published; read by the I/O threads */
+static struct health_engine *g_health;
 
 static void usage(FILE *f)
 {
@@ -42,6 +43,17 @@ static int reload(const char *path)
         log_err("reload failed, keeping generation %llu: %s", (unsigned long long)old->generation, err);
         return -1;
     }
+    size_t np = snapshot_provider_count(s);
+    /* health first: until the swap below the old snapshot sees a table whose
+     * layout is not its own and ignores it (all providers up) */
+    if (health_engine_reconfigure(g_health, s->health, s->targets, np, err, sizeof err) != HEALTH_OK ||
+        snapshot_activate(s, old, health_engine_slot(g_health), err, sizeof err) < 0) {
+        log_err("reload failed, keeping generation %llu: %s", (unsigned long long)old->generation, err);
+        health_engine_reconfigure(g_health, old->health, old->targets, snapshot_provider_count(old),
+                                  err, sizeof err);
+        snapshot_free(&s);
+        return -1;
+    }
     if (memcmp(&s->cfg.server.listen, &old->cfg.server.listen, sizeof s->cfg.server.listen) ||
         s->cfg.server.nlisten != old->cfg.server.nlisten)
         log_warn("listen addresses changed: they take effect at the next restart");
@@ -49,8 +61,8 @@ static int reload(const char *path)
     urcu_memb_synchronize_rcu();
     snapshot_free(&old);
     log_set_level(s->cfg.log_level);
-    log_info("reloaded configuration: generation %llu, %zu zones", (unsigned long long)s->generation,
-             s->db->nzones);
+    log_info("reloaded configuration: generation %llu, %zu zones, %zu steered names, %zu providers",
+             (unsigned long long)s->generation, s->db->nzones, snapshot_name_count(s), np);
     return 0;
 }
 
@@ -85,7 +97,8 @@ int main(int argc, char **argv)
         return 1;
     }
     if (check) {
-        printf("steerd: %s: configuration OK (%zu zones)\n", path, s->db->nzones);
+        printf("steerd: %s: configuration OK (%zu zones, %zu steered names, %zu providers)\n", path,
+               s->db->nzones, snapshot_name_count(s), snapshot_provider_count(s));
         snapshot_free(&s);
         return 0;
     }
@@ -102,11 +115,17 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     urcu_memb_register_thread();
-    struct dns_server *srv = dns_server_bind(&s->cfg.server, &g_view, err, sizeof err);
-    if (!srv || dns_server_start(srv, err, sizeof err) < 0) {
+    struct dns_server *srv = NULL;
+    if (health_engine_new(s->health, s->targets, snapshot_provider_count(s), &g_health, err,
+                          sizeof err) != HEALTH_OK ||
+        snapshot_activate(s, NULL, health_engine_slot(g_health), err, sizeof err) < 0 ||
+        !(srv = dns_server_bind(&s->cfg.server, &g_view, err, sizeof err)) ||
+        dns_server_start(srv, err, sizeof err) < 0) {
         log_err("%s", err);
         dns_server_stop(&srv);
         snapshot_free(&s);
+        health_engine_free(&g_health);
+        urcu_memb_unregister_thread();
         return 1;
     }
     char a[64];
@@ -127,6 +146,7 @@ int main(int argc, char **argv)
     dns_server_stop(&srv);
     struct snapshot *cur = snapshot_of_view(g_view);
     snapshot_free(&cur);
+    health_engine_free(&g_health);
     urcu_memb_unregister_thread();
     return 0;
 }

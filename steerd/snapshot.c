@@ -1,14 +1,128 @@
+#define _LGPL_SOURCE
 #include "steerd/snapshot.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libfyaml.h>
+#include <urcu/urcu-memb.h>
+
+#include "dns/wire.h"
+
+/* The query path's bridge from dns/ to steering/: translates the client,
+ * reads the runtime tables once, and maps the steering answer back. Runs
+ * inside the I/O thread's RCU read section; never allocates. */
+static int steer_dynamic(void *ctx, const void *handle, const struct dns_client *c, uint16_t qtype,
+                         struct dns_dyn_answer *out)
+{
+    const struct snapshot *s = ctx;
+    const struct dns_query *q = c->q;
+    struct steer_client sc;
+    if (q->ecs && q->ecs_source > 0) {
+        sc.addr = q->ecs_addr;
+        sc.source_len = q->ecs_source;
+        sc.has_ecs = true;
+    } else {
+        /* no ECS, or SOURCE PREFIX-LENGTH 0 (RFC 7871 7.1.2: the client
+         * opted out): decide on the resolver's address; with ECS the scope
+         * is then clamped to 0 when echoed */
+        sc.addr = c->addr;
+        sc.source_len = c->addr.family == 4 ? 32 : 128;
+        sc.has_ecs = false;
+    }
+    struct steer_inputs in = { 0 };
+    if (s->state_slot) {
+        const struct prov_state_table *t = rcu_dereference(*s->state_slot);
+        if (t && t->layout == s->layout)
+            in.state = t;
+    }
+    if (s->flat)
+        in.flat = steer_flatten_current(s->flat);
+    struct steer_answer a;
+    if (steer_decide(s->policy, handle, &sc, qtype, &in, &a) != STEER_OK)
+        return -1;
+    out->ttl = a.ttl;
+    out->scope = a.scope;
+    switch (a.kind) {
+    case STEER_CNAME:
+        out->kind = DNS_DYN_CNAME;
+        out->cname = a.cname;
+        out->cname_len = a.cname_len;
+        break;
+    case STEER_ADDRS:
+        out->kind = DNS_DYN_ADDRS;
+        out->naddr = a.naddr > DNS_DYN_MAX_ADDRS ? DNS_DYN_MAX_ADDRS : a.naddr;
+        for (unsigned i = 0; i < out->naddr; i++)
+            out->addr[i] = a.addr[i];
+        break;
+    default:
+        out->kind = DNS_DYN_NODATA;
+    }
+    return 0;
+}
+
+/* Health targets in provider id order, borrowing the policy's strings. */
+static int build_targets(struct snapshot *s, char *err, size_t errlen)
+{
+    size_t n = snapshot_provider_count(s);
+    s->targets = calloc(n ? n : 1, sizeof *s->targets);
+    if (!s->targets)
+        goto nomem;
+    s->layout = PROV_LAYOUT_INIT;
+    for (size_t id = 0; id < n; id++) {
+        size_t nc = steer_provider_check_count(s->policy, id);
+        const char **checks = calloc(nc ? nc : 1, sizeof *checks);
+        if (!checks)
+            goto nomem;
+        for (size_t k = 0; k < nc; k++)
+            checks[k] = steer_provider_check(s->policy, id, k);
+        s->targets[id] = (struct health_target){ steer_provider_name(s->policy, id), checks, nc };
+        s->layout = prov_layout_step(s->layout, steer_provider_name(s->policy, id));
+    }
+    if (health_targets_validate(s->health, s->targets, n, err, errlen) != HEALTH_OK)
+        return -1;
+    return 0;
+nomem:
+    snprintf(err, errlen, "out of memory");
+    return -1;
+}
+
+/* Zone database with a dynamic node per steered name; names at a zone apex
+ * are flagged so CDN answers there are flattened (no CNAME at an apex). */
+static int build_db(struct snapshot *s, const char *cfg_file, char *err, size_t errlen)
+{
+    size_t nz = s->cfg.nzones, nn = s->policy ? steer_policy_name_count(s->policy) : 0;
+    struct dns_zone_src *src = calloc(nz, sizeof *src);
+    struct dns_dynamic_src *dyn = calloc(nn ? nn : 1, sizeof *dyn);
+    int rc = -1;
+    if (!src || !dyn) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < nz; i++)
+        src[i] = (struct dns_zone_src){ s->cfg.zones[i].name, s->cfg.zones[i].file, cfg_file, s->cfg.zones[i].line };
+    for (size_t i = 0; i < nn; i++) {
+        const struct steer_name *n = steer_policy_name(s->policy, i);
+        dyn[i].owner = steer_name_owner(n, &dyn[i].owner_len);
+        dyn[i].handle = n;
+        for (size_t z = 0; z < nz; z++) {
+            uint8_t apex[DNS_MAX_NAME];
+            int alen = dns_name_from_str(s->cfg.zones[z].name, apex);
+            if (alen > 0 && (size_t)alen == dyn[i].owner_len && !memcmp(apex, dyn[i].owner, (size_t)alen))
+                steer_name_set_apex(s->policy, i, true);
+        }
+    }
+    rc = dns_db_build(src, nz, dyn, nn, &s->db, err, errlen);
+out:
+    free(src);
+    free(dyn);
+    return rc;
+}
 
 struct snapshot *snapshot_build(const char *path, uint64_t generation, char *err, size_t errlen)
 {
     struct cfg_ctx ctx;
     struct snapshot *s = calloc(1, sizeof *s);
-    struct dns_zone_src *src = NULL;
     if (!s) {
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -16,31 +130,40 @@ struct snapshot *snapshot_build(const char *path, uint64_t generation, char *err
     s->magic = SNAPSHOT_MAGIC;
     s->generation = generation;
     s->loaded_at = time(NULL);
-    if (cfg_load(&ctx, path) < 0 || steerd_config_parse(&ctx, &s->cfg) < 0) {
+    if (cfg_load(&ctx, path) < 0 || steerd_config_parse(&ctx, &s->cfg) < 0 || health_config_parse(&ctx, &s->health) < 0) {
         snprintf(err, errlen, "%s", ctx.err);
         goto fail;
     }
-    src = calloc(s->cfg.nzones, sizeof *src);
-    if (!src) {
-        snprintf(err, errlen, "out of memory");
+    /* a config without steering is a plain authoritative server */
+    struct fy_node *root = cfg_root(&ctx);
+    if ((cfg_get(root, "steering") || cfg_get(root, "providers")) &&
+        steer_policy_compile(&ctx, root, &s->policy) < 0) {
+        snprintf(err, errlen, "%s", ctx.err);
         goto fail;
     }
-    for (size_t i = 0; i < s->cfg.nzones; i++)
-        src[i] = (struct dns_zone_src){ s->cfg.zones[i].name, s->cfg.zones[i].file, ctx.file, s->cfg.zones[i].line };
-    if (dns_db_build(src, s->cfg.nzones, NULL, 0, &s->db, err, errlen) < 0)
+    if (build_targets(s, err, errlen) < 0 || build_db(s, ctx.file, err, errlen) < 0)
         goto fail;
     s->view.db = s->db;
     s->view.udp_max = s->cfg.udp_max;
-    s->view.dynamic = NULL;
+    s->view.dynamic = steer_dynamic;
     s->view.dynamic_ctx = s;
-    free(src);
     cfg_free(&ctx);
     return s;
 fail:
-    free(src);
     cfg_free(&ctx);
     snapshot_free(&s);
     return NULL;
+}
+
+int snapshot_activate(struct snapshot *s, struct snapshot *prev, struct prov_state_table **state_slot,
+                      char *err, size_t errlen)
+{
+    s->state_slot = state_slot;
+    if (!s->policy)
+        return 0;
+    if (prev && prev->flat)
+        return steer_flatten_start_from(s->policy, prev->flat, &s->flat, err, errlen);
+    return steer_flatten_start(s->policy, &s->flat, err, errlen);
 }
 
 void snapshot_free(struct snapshot **sp)
@@ -48,7 +171,16 @@ void snapshot_free(struct snapshot **sp)
     struct snapshot *s = *sp;
     if (!s)
         return;
+    steer_flatten_stop(&s->flat);
+    if (s->targets) {
+        size_t n = snapshot_provider_count(s);
+        for (size_t i = 0; i < n; i++)
+            free((void *)s->targets[i].checks);
+        free(s->targets);
+    }
     dns_db_free(&s->db);
+    steer_policy_free(&s->policy);
+    health_config_free(&s->health);
     steerd_config_free(&s->cfg);
     s->magic = 0;
     free(s);

@@ -34,8 +34,24 @@ struct prov_state {
 
 struct prov_state_table {
     uint64_t version;        /* bumped on every publication */
+    uint64_t layout;         /* prov_layout of the provider names, in id order */
     uint32_t n;              /* number of providers */
     struct prov_state s[];   /* indexed by provider id */
 };
+
+/* Fingerprint of a provider list (names in id order). A reader compiled from
+ * one config compares it with the table's before trusting the ids, so the
+ * moment between a health reconfigure and a snapshot swap on reload can
+ * never apply one provider's state to another. FNV-1a over the names, each
+ * terminated by its NUL. Start with PROV_LAYOUT_INIT. */
+#define PROV_LAYOUT_INIT 14695981039346656037ull
+static inline uint64_t prov_layout_step(uint64_t h, const char *name)
+{
+    const unsigned char *p = (const unsigned char *)name;
+    do
+        h = (h ^ *p) * 1099511628211ull;
+    while (*p++);
+    return h;
+}
 
 #endif
