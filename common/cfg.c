@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* libfyaml's own output is discarded: errors are collected (see
  * fy_diag_set_collect_errors) and reported as file:line by load_common. */
@@ -27,8 +28,49 @@ static void set_dir(struct cfg_ctx *ctx, const char *path)
         snprintf(ctx->dir, sizeof ctx->dir, ".");
 }
 
+/* Line of the first byte that is NUL or not well-formed UTF-8, or 0.
+ * libfyaml 0.7 can loop forever on such input, so it never gets there. */
+static int bad_text_line(const unsigned char *s, size_t len)
+{
+    int line = 1;
+    for (size_t i = 0; i < len;) {
+        unsigned c = s[i];
+        size_t n;
+        unsigned cp, min;
+        if (c == '\n') line++;
+        if (c == 0) return line;
+        if (c < 0x80) { i++; continue; }
+        if ((c & 0xe0) == 0xc0) { n = 1; cp = c & 0x1f; min = 0x80; }
+        else if ((c & 0xf0) == 0xe0) { n = 2; cp = c & 0x0f; min = 0x800; }
+        else if ((c & 0xf8) == 0xf0) { n = 3; cp = c & 0x07; min = 0x10000; }
+        else return line;
+        for (size_t k = 1; k <= n; k++) {
+            if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
+                return line;
+            cp = cp << 6 | (s[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return line;    /* overlong, out of range, or a surrogate */
+        i += n + 1;
+    }
+    return 0;
+}
+
 static int load_common(struct cfg_ctx *ctx, const char *name, const char *path, const char *text, size_t len)
 {
+    (void)path;
+    int bad = bad_text_line((const unsigned char *)text, len);
+    if (bad) {
+        snprintf(ctx->err, sizeof ctx->err, "%s:%d: NUL byte or invalid UTF-8", name, bad);
+        return -1;
+    }
+    ctx->text = malloc(len + 1);
+    if (!ctx->text) {
+        snprintf(ctx->err, sizeof ctx->err, "%s: out of memory", name);
+        return -1;
+    }
+    memcpy(ctx->text, text, len);
+    ctx->text[len] = '\0';
     struct fy_diag_cfg dcfg;
     fy_diag_cfg_default(&dcfg);
     dcfg.fp = NULL;
@@ -40,15 +82,12 @@ static int load_common(struct cfg_ctx *ctx, const char *name, const char *path, 
         return cfg_error(ctx, NULL, "cannot create YAML diagnostics");
     fy_diag_set_collect_errors(diag, true);
     struct fy_parse_cfg pcfg = { .flags = FYPCF_QUIET | FYPCF_DEFAULT_VERSION_AUTO | FYPCF_JSON_NONE, .diag = diag };
-    ctx->doc = path ? fy_document_build_from_file(&pcfg, path)
-                    : fy_document_build_from_string(&pcfg, text, len);
+    ctx->doc = fy_document_build_from_string(&pcfg, ctx->text, len);
     if (!ctx->doc) {
         void *it = NULL;
         struct fy_diag_error *e = fy_diag_errors_iterate(diag, &it);
         if (e)
             snprintf(ctx->err, sizeof ctx->err, "%s:%d: %s", name, e->line + 1, e->msg);
-        else if (path && errno)
-            snprintf(ctx->err, sizeof ctx->err, "%s: %s", name, strerror(errno));
         else
             snprintf(ctx->err, sizeof ctx->err, "%s: cannot parse YAML", name);
         fy_diag_destroy(diag);
@@ -64,14 +103,27 @@ int cfg_load(struct cfg_ctx *ctx, const char *path)
 {
     memset(ctx, 0, sizeof *ctx);
     set_dir(ctx, path);
-    errno = 0;
-    FILE *f = fopen(path, "r");
+    FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(ctx->err, sizeof ctx->err, "%s: %s", path, strerror(errno));
         return -1;
     }
+    struct stat st;
+    size_t want = fstat(fileno(f), &st) == 0 && st.st_size > 0 && st.st_size <= CFG_MAX_BYTES
+                      ? (size_t)st.st_size + 1 : CFG_MAX_BYTES + 1;
+    char *buf = malloc(want);
+    size_t len = buf ? fread(buf, 1, want, f) : 0;
+    int rerr = ferror(f);
     fclose(f);
-    return load_common(ctx, path, path, NULL, 0);
+    if (!buf || rerr || len > CFG_MAX_BYTES || (len == want && want <= CFG_MAX_BYTES)) {
+        snprintf(ctx->err, sizeof ctx->err, "%s: %s", path,
+                 !buf ? "out of memory" : rerr ? "read error" : "file larger than 16 MiB");
+        free(buf);
+        return -1;
+    }
+    int r = load_common(ctx, path, path, buf, len);
+    free(buf);
+    return r;
 }
 
 int cfg_load_string(struct cfg_ctx *ctx, const char *name, const char *text, size_t len)
@@ -86,6 +138,8 @@ void cfg_free(struct cfg_ctx *ctx)
     if (ctx->doc)
         fy_document_destroy(ctx->doc);
     ctx->doc = NULL;
+    free(ctx->text);
+    ctx->text = NULL;
 }
 
 struct fy_node *cfg_root(struct cfg_ctx *ctx) { return ctx->doc ? fy_document_root(ctx->doc) : NULL; }

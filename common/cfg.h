@@ -21,7 +21,12 @@ struct cfg_ctx {
     char file[512];          /* path of the loaded file, for messages */
     char dir[512];           /* directory of that file: relative paths resolve here */
     char err[CFG_ERR_MAX];   /* first error, "file:line: message" */
+    char *text;              /* the source, owned: the document points into it */
 };
+
+/* Largest config file accepted: far above any real config, and it bounds
+ * what a mistaken path (a log, a database) can make us read. */
+#define CFG_MAX_BYTES (16u << 20)
 
 /* Loads and parses `path`. On failure fills ctx->err and returns -1. */
 int cfg_load(struct cfg_ctx *ctx, const char *path);
