@@ -372,6 +372,10 @@ void proxy_accept(struct edged *ed, evutil_socket_t fd, const struct sockaddr *s
     if (c->cnext) c->cnext->cprev = c;
     ed->conns = c;
     bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
+    /* libevent writes at most 16 KiB per callback by default: a 100 KiB hit
+     * would take seven loop iterations. Let one writev take a whole
+     * response (bounded by the socket buffer anyway). */
+    bufferevent_set_max_single_write(c->bev, 1 << 20);
     /* Stop reading while more than two heads are queued: pipelining floods
      * stay bounded; the body reader drains as it goes. */
     bufferevent_setwatermark(c->bev, EV_READ, 0, (size_t)ed->cfg->max_head * 2);
@@ -675,8 +679,16 @@ static void conn_pump(struct conn *c)
             char line[24]; int l = snprintf(line, sizeof line, "%llx\r\n", (unsigned long long)n);
             evbuffer_add(out, line, (size_t)l);
         }
+        if (ch->fd >= 0 && !c->tls && !c->chunked_out) {
+            /* sendfile from the object's memfd (see CHUNK_FD_MIN) */
+            if (!ch->seg)
+                ch->seg = evbuffer_file_segment_new(ch->fd, 0, ch->cap, EVBUF_FS_DISABLE_MMAP |
+                                                    EVBUF_FS_DISABLE_LOCKING | EVBUF_FS_CLOSE_ON_FREE);
+            if (ch->seg && evbuffer_add_file_segment(out, ch->seg, (ev_off_t)c->poff, (ev_off_t)n) == 0) goto added;
+        }
         chunk_ref(ch);
         evbuffer_add_reference(out, ch->data + c->poff, (size_t)n, chunk_evbuffer_cleanup, ch);
+added:
         if (c->chunked_out) evbuffer_add(out, "\r\n", 2);
         c->poff += (uint32_t)n;
         c->pos += n;

@@ -4,7 +4,11 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
 
 /* ---- chunks ----------------------------------------------------------- */
 
@@ -13,7 +17,36 @@ struct chunk *chunk_new(uint32_t cap)
     struct chunk *c = malloc(sizeof *c + cap);
     if (!c) return NULL;
     c->next = NULL; c->len = 0; c->cap = cap; c->refs = 1;
+    c->fd = -1; c->seg = NULL;
+    c->data = (char *)(c + 1);
     return c;
+}
+
+struct chunk *chunk_new_fd(uint32_t cap)
+{
+    int fd = memfd_create("edged-obj", MFD_CLOEXEC);
+    if (fd < 0) return NULL;
+    if (ftruncate(fd, cap) != 0) { close(fd); return NULL; }
+    void *m = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED) { close(fd); return NULL; }
+    struct chunk *c = malloc(sizeof *c);
+    if (!c) { munmap(m, cap); close(fd); return NULL; }
+    c->next = NULL; c->len = 0; c->cap = cap; c->refs = 1;
+    c->fd = fd; c->seg = NULL;
+    c->data = m;
+    return c;
+}
+
+static void chunk_destroy(struct chunk *c)
+{
+    if (c->fd >= 0) {
+        munmap(c->data, c->cap);
+        /* the segment owns the fd (EVBUF_FS_CLOSE_ON_FREE) and stays alive
+         * while an evbuffer still references it */
+        if (c->seg) evbuffer_file_segment_free(c->seg);
+        else close(c->fd);
+    }
+    free(c);
 }
 
 void chunk_ref(struct chunk *c) { c->refs++; }
@@ -23,7 +56,7 @@ void chunk_unref(struct chunk *c)
     /* Iterative so a long chain is not freed recursively. */
     while (c && --c->refs == 0) {
         struct chunk *n = c->next;
-        free(c);
+        chunk_destroy(c);
         c = n;
     }
 }
@@ -217,7 +250,12 @@ int obj_append(struct obj *o, const char *p, size_t n)
                 cap = (uint32_t)((uint64_t)o->clen - o->body_len);
             if (cap < n && n < CHUNK_DEFAULT) cap = CHUNK_DEFAULT;
             if (cap == 0) cap = CHUNK_DEFAULT;
-            struct chunk *nc = chunk_new(cap);
+            struct chunk *nc = NULL;
+            if (o->retain && !c && o->clen >= CHUNK_FD_MIN && o->clen <= UINT32_MAX && (uint64_t)o->clen > n)
+                nc = chunk_new_fd((uint32_t)o->clen);       /* whole body in one memfd */
+            else if (o->retain && !c && o->clen >= CHUNK_FD_MIN && o->clen <= UINT32_MAX && (uint64_t)o->clen == n)
+                nc = chunk_new_fd((uint32_t)o->clen);
+            if (!nc) nc = chunk_new(cap);
             if (!nc) return -1;
             if (c) c->next = nc; else { o->first = nc; }
             o->last = nc;

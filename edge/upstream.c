@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "edge/edged.h"
+#include "edge/store.h"
 
 /* Idle connections kept per upstream; beyond this they are closed. 64 keeps
  * a burst of parallel misses from reconnecting while bounding fds. */
@@ -80,6 +81,8 @@ static int uc_connect(struct uconn *c)
     c->bev = bufferevent_socket_new(ed->base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (!c->bev) return -1;
     bufferevent_setcb(c->bev, uc_read, NULL, uc_event, c);
+    /* default 16 KiB reads would split every body into many callbacks */
+    bufferevent_set_max_single_read(c->bev, CHUNK_DEFAULT * 4);
     struct sockaddr_storage ss;
     socklen_t sl = net_addr_to_sockaddr(&c->u->hp.addr, c->u->hp.port, &ss);
     struct timeval rt = tv_ms(ed->cfg->t_first_byte), wt = tv_ms(ed->cfg->t_connect);
