@@ -464,9 +464,12 @@ static int decide(const struct steer_policy *p, const struct steer_name *nm, con
         res = try_pool(p, nm, r->chain[k], false, f, in, fam, out, &degraded, tr);
     }
     if (res == PICK_NONE) {
+        /* fail open: ignore health, primary pool first; a pool that still
+         * cannot answer (an apex CDN not flattened yet) passes to the next */
         out->failed_open = true;
         degraded = true;
-        res = try_pool(p, nm, r->chain[0], true, f, in, fam, out, &degraded, tr);
+        for (unsigned k = 0; k < r->nchain && res == PICK_NONE; k++)
+            res = try_pool(p, nm, r->chain[k], true, f, in, fam, out, &degraded, tr);
         if (res == PICK_NONE) {
             out->kind = STEER_NODATA;
             out->pool = r->chain[0];
