@@ -145,16 +145,22 @@ static int parse_root(struct cfg_ctx *ctx, struct edge_config *c)
 
     struct fy_node *a = cfg_get(r, "admin");
     if (a) {
-        static const char *const ak[] = { "listen", "token_file", "propagate_to", NULL };
+        static const char *const ak[] = { "listen", "token_file", "token", "propagate_to", NULL };
         char p[EDGE_PATH_MAX];
         if (cfg_expect_map(ctx, a, "admin") || cfg_check_keys(ctx, a, ak)) return -1;
         struct fy_node *al = cfg_get(a, "listen");
         if (!al) return cfg_error(ctx, a, "admin: missing required key 'listen'");
         if (hostport(ctx, al, 80, &c->admin)) return -1;
         c->has_admin = true;
-        if (cfg_str(ctx, a, "token_file", true, NULL, p, sizeof p)) return -1;
-        if (read_secret(ctx, cfg_get(a, "token_file"), p, c->admin_token, sizeof c->admin_token, NULL))
-            return -1;
+        struct fy_node *tf = cfg_get(a, "token_file"), *tl = cfg_get(a, "token");
+        if ((tf != NULL) == (tl != NULL)) return cfg_error(ctx, a, "admin: set exactly one of token_file, token");
+        if (tf) {
+            if (cfg_str(ctx, a, "token_file", true, NULL, p, sizeof p)) return -1;
+            if (read_secret(ctx, tf, p, c->admin_token, sizeof c->admin_token, NULL)) return -1;
+        } else {
+            if (cfg_str(ctx, a, "token", true, NULL, c->admin_token, sizeof c->admin_token)) return -1;
+            if (strlen(c->admin_token) < 16) return cfg_error(ctx, tl, "admin.token is shorter than 16 characters");
+        }
         if (hostport_list(ctx, cfg_get(a, "propagate_to"), c->propagate, EDGE_MAX_SHIELDS, &c->npropagate,
                           "admin.propagate_to")) return -1;
     }

@@ -303,9 +303,18 @@ out:
     close(fd);
 }
 
+/* mkdir -p: creates missing parents too (bounded by the path length). */
 static int mkdir_p(const char *p)
 {
-    if (mkdir(p, 0755) != 0 && errno != EEXIST) return -1;
+    char tmp[700];
+    snprintf(tmp, sizeof tmp, "%s", p);
+    for (char *s = tmp + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = 0;
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
+        *s = '/';
+    }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
     return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -153,6 +154,20 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     if (sv->ed.access_log) fflush(sv->ed.access_log);
 }
 
+/* Opens the access log for appending, creating missing directories. */
+static FILE *open_log(const char *path)
+{
+    char dir[EDGE_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    for (char *s = dir + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = 0;
+        mkdir(dir, 0755);
+        *s = '/';
+    }
+    return fopen(path, "a");
+}
+
 struct server *server_new(const struct edge_config *cfg, char *err, size_t errlen)
 {
     struct server *sv = calloc(1, sizeof *sv);
@@ -187,7 +202,7 @@ struct server *server_new(const struct edge_config *cfg, char *err, size_t errle
     }
     if (cfg->access_log[0]) {
         if (strcmp(cfg->access_log, "-") == 0) ed->access_log = stdout;
-        else if (!(ed->access_log = fopen(cfg->access_log, "a"))) {
+        else if (!(ed->access_log = open_log(cfg->access_log))) {
             snprintf(err, errlen, "access_log %s: %s", cfg->access_log, strerror(errno));
             goto fail;
         }
