@@ -105,7 +105,7 @@ test: deps
 
 demo: deps
 	$(MAKE) all
-	sh tools/demo.sh
+	bash tools/demo.sh
 
 # libFuzzer targets: tests/fuzz/fuzz_<dir>_*.c, built with clang from sources
 FUZZ_SRC   = $(wildcard tests/fuzz/fuzz_*.c)
