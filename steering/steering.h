@@ -28,8 +28,9 @@
  *  4. the best-ranked candidate that can answer the qtype wins (A and AAAA
  *     pick the same provider whenever it has both families); a pool whose
  *     candidates have only the other family answers NODATA;
- *  5. nothing eligible anywhere: fail open on the primary pool, ignoring
- *     health and admin state (failed_open = true, short TTL).
+ *  5. nothing eligible anywhere: fail open, ignoring health and admin state:
+ *     the primary pool, or if it still cannot answer (an apex CDN not
+ *     flattened yet) the next pools of the chain (failed_open, short TTL).
  * ECS scope = the longest prefix any consulted input was valid for (geo
  * network, override, CIDR rule, hashed subnet), clamped to source_len; 0 when
  * the answer did not depend on the client.
