@@ -194,7 +194,7 @@ enum rum_reason rum_beacon_parse_json(const char *body, size_t len, const struct
     json_error_t jerr;
     /* JSON_REJECT_DUPLICATES: {"p":"a","p":"b"} is ambiguous; refuse it.
      * Nesting depth is bounded by jansson itself (JSON_PARSER_MAX_DEPTH). */
-    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!root)
         return RUM_R_JSON;
     enum rum_reason r = RUM_R_OK;
