@@ -19,7 +19,7 @@ struct tbucket {
 struct tdec {                  /* decision of one (bucket, pool) */
     uint32_t off;              /* into rank[] */
     uint16_t n;                /* ranked members; 0 = this level does not decide */
-    uint16_t pad;
+    uint16_t ntrusted;         /* rank[off .. off+ntrusted) are trusted, the rest need data */
 };
 
 struct steer_rum_table {
@@ -162,7 +162,7 @@ static int incumbent(const struct steer_rum_table *prev, uint64_t key, uint32_t 
 /* Ranks one pool in one bucket into out; returns the count, 0 if the bucket
  * does not decide (see the rule in scores.h). */
 static unsigned decide(const struct steer_rum_table *t, const struct tbucket *b, const struct rum_pool *pl,
-                       const struct rum_params *p, int inc, uint16_t *out)
+                       const struct rum_params *p, int inc, uint16_t *out, uint16_t *ntrusted_out)
 {
     const struct rum_score *sc[RUM_POOL_MAX];
     unsigned ntrusted = 0, n = pl->n < RUM_POOL_MAX ? pl->n : RUM_POOL_MAX;
@@ -174,6 +174,7 @@ static unsigned decide(const struct steer_rum_table *t, const struct tbucket *b,
     }
     if (n == 0 || ntrusted < (n < 2 ? n : 2))
         return 0;
+    *ntrusted_out = (uint16_t)ntrusted;
     int best = -1;
     for (unsigned i = 0; i < n; i++)
         if (sc[i] && (best < 0 || sc[i]->cost < sc[best]->cost))
@@ -279,7 +280,7 @@ struct steer_rum_table *rum_table_build(const struct rum_agg *agg, const struct 
             struct tdec *d = &t->d[i * npools + pi];
             d->off = off;
             d->n = (uint16_t)decide(t, &t->b[i], &pools->pool[pi], p, incumbent(prev, t->b[i].key, pi),
-                                    t->rank + off);
+                                    t->rank + off, &d->ntrusted);
             off += d->n;
         }
     }
@@ -396,7 +397,7 @@ enum rum_level rum_rank_keys(const struct steer_rum_table *t, const struct rum_g
         return RUM_LVL_NONE;
     const uint16_t *r = t->rank + d->off;
     info->first = r[0];
-    unsigned top = 0;
+    unsigned need = 0;   /* live candidates whose data is not trusted here */
     for (unsigned i = 0; i < n; i++) {
         unsigned pos = d->n;
         for (unsigned j = 0; j < d->n; j++)   /* d->n <= RUM_POOL_MAX */
@@ -405,17 +406,18 @@ enum rum_level rum_rank_keys(const struct steer_rum_table *t, const struct rum_g
                 break;
             }
         key[i] = -(double)pos;
-        if (key[i] > key[top])
-            top = i;
+        need += pos >= d->ntrusted;
     }
-    if (n >= 2 && t->p.explore > 0) {
+    /* exploration: only towards candidates that need data, and never the
+     * whole answer set (need < n: something trusted is live) */
+    if (need > 0 && need < n && t->p.explore > 0) {
         uint64_t h = mix64(subnet_hash ^ mix64(t->epoch + 0x5851f42d4c957f2dULL));
         double u = (double)(h >> 11) * (1.0 / 9007199254740992.0);   /* 2^-53: u in [0,1) */
         if (u < t->p.explore) {
-            unsigned k = (unsigned)(mix64(h) % (n - 1)), seen = 0;
+            unsigned k = (unsigned)(mix64(h) % need), seen = 0;
             for (unsigned i = 0; i < n; i++) {
-                if (i == top)
-                    continue;
+                if (key[i] > -(double)d->ntrusted)
+                    continue;   /* trusted */
                 if (seen++ == k) {
                     key[i] = 1;
                     info->explored = true;

@@ -33,10 +33,15 @@
  *   ranked    = winner, other trusted members by cost, untrusted members by
  *               weight (so a query whose winner is down takes the next).
  * At query time (rum_rank_keys): the first decided level's list orders the
- * live candidates; a deterministic share `explore` of client subnets
- * (hash of the subnet and of the exploration epoch, which turns every
- * explore_rotate_ms) gets a non-first candidate instead, so providers that
- * are not chosen keep being measured. */
+ * live candidates. Exploration: when some live candidates are not trusted
+ * in the deciding bucket (too few decayed samples: nobody has been sent
+ * there lately), a deterministic share `explore` of client subnets (hash of
+ * the subnet and of the exploration epoch, which turns every
+ * explore_rotate_ms) is answered with one of them, so data keeps flowing.
+ * Trusted candidates are never explored: when rum.js measures every provider
+ * (or exploration has done its job) all answers follow the ranking. An
+ * earlier version explored towards any non-first candidate; the simulator
+ * showed that 5% random detours cost 15% of p95 for no information gain. */
 #ifndef STEER_RUM_SCORES_H
 #define STEER_RUM_SCORES_H
 

@@ -261,21 +261,30 @@ static void test_exploration(void **st)
     struct rum_agg *a = rum_agg_new(1024, HL);
     struct rum_params p = params();
     p.explore = 0.05;
-    struct rum_pool_set *ps = pools_ab(1, 1);
+    struct rum_pool_set *ps = rum_pool_set_new(1);
+    ps->pool[0].n = 3;
+    for (int i = 0; i < 3; i++) {
+        ps->pool[0].prov[i] = (uint16_t)i;
+        ps->pool[0].weight[i] = 1;
+    }
     feed(a, &de1, A, 20, 100, T0);
     feed(a, &de1, B, 80, 100, T0);
+    feed(a, &de1, C, 50, 3, T0);   /* C needs data */
     struct steer_rum_table *t = rum_table_build(a, ps, &p, NULL, T0);
-    uint16_t cand[2] = { A, B };
+    uint16_t cand[3] = { A, B, C };
     unsigned explored = 0, N = 100000;
     for (unsigned i = 0; i < N; i++) {
-        double key[2], key2[2];
+        double key[3], key2[3];
         struct rum_pick pk;
-        rum_rank_keys(t, &de1, 0, cand, 2, mix(i), key, &pk);
-        int win = key[1] > key[0];
-        assert_int_equal(win == B, pk.explored);   /* exploring = the non-best */
+        assert_int_equal(rum_rank_keys(t, &de1, 0, cand, 3, mix(i), key, &pk), RUM_LVL_ASN);
+        int win = 0;
+        for (int j = 1; j < 3; j++)
+            if (key[j] > key[win])
+                win = j;
+        assert_int_equal(win, pk.explored ? C : A);   /* exploring = the one that needs data */
         explored += pk.explored;
-        rum_rank_keys(t, &de1, 0, cand, 2, mix(i), key2, NULL);   /* deterministic */
-        assert_true(key[0] == key2[0] && key[1] == key2[1]);
+        rum_rank_keys(t, &de1, 0, cand, 3, mix(i), key2, NULL);   /* deterministic */
+        assert_memory_equal(key, key2, sizeof key);
     }
     double share = (double)explored / N;
     assert_true(share > 0.045 && share < 0.055);
@@ -283,24 +292,34 @@ static void test_exploration(void **st)
     struct steer_rum_table *t2 = rum_table_build(a, ps, &p, t, T0 + p.explore_rotate_ms);
     unsigned both = 0, e2 = 0;
     for (unsigned i = 0; i < N; i++) {
-        double k1[2], k2[2];
+        double k1[3], k2[3];
         struct rum_pick p1, p2;
-        rum_rank_keys(t, &de1, 0, cand, 2, mix(i), k1, &p1);
-        rum_rank_keys(t2, &de1, 0, cand, 2, mix(i), k2, &p2);
+        rum_rank_keys(t, &de1, 0, cand, 3, mix(i), k1, &p1);
+        rum_rank_keys(t2, &de1, 0, cand, 3, mix(i), k2, &p2);
         both += p1.explored && p2.explored;
         e2 += p2.explored;
     }
     assert_true(e2 > N * 0.045 && e2 < N * 0.055);
     assert_true(both < N * 0.01);   /* ~0.25% if independent */
-    /* a single candidate never explores */
-    double k[1];
+    /* C is down (not a candidate): nothing needs data, nobody explores */
+    double k[2];
     struct rum_pick pk;
-    for (unsigned i = 0; i < 1000; i++) {
-        rum_rank_keys(t, &de1, 0, cand, 1, mix(i), k, &pk);
+    for (unsigned i = 0; i < 10000; i++) {
+        rum_rank_keys(t, &de1, 0, cand, 2, mix(i), k, &pk);
+        assert_false(pk.explored);
+        assert_true(k[0] > k[1]);
+    }
+    /* once C has data, exploration stops */
+    feed(a, &de1, C, 50, 100, T0);
+    struct steer_rum_table *t3 = rum_table_build(a, ps, &p, t2, T0 + p.explore_rotate_ms);
+    for (unsigned i = 0; i < 10000; i++) {
+        double k3[3];
+        rum_rank_keys(t3, &de1, 0, cand, 3, mix(i), k3, &pk);
         assert_false(pk.explored);
     }
     rum_table_free(&t);
     rum_table_free(&t2);
+    rum_table_free(&t3);
     rum_agg_free(&a);
     free(ps);
 }
@@ -308,6 +327,7 @@ static void test_exploration(void **st)
 /* Readers look scores up while the writer rebuilds and swaps the table. */
 static struct steer_rum_table *published;
 static volatile int stop_readers;
+static unsigned long reads[2];
 
 static void *reader(void *arg)
 {
@@ -322,9 +342,9 @@ static void *reader(void *arg)
             abort();
         urcu_memb_read_unlock();
         n++;
+        __atomic_store_n((unsigned long *)arg, n, __ATOMIC_RELAXED);
     }
     urcu_memb_unregister_thread();
-    *(unsigned long *)arg = n;
     return NULL;
 }
 
@@ -337,10 +357,12 @@ static void test_rcu_swap(void **st)
     feed(a, &de1, B, 80, 100, T0);
     published = rum_table_build(a, ps, &p, NULL, T0);
     pthread_t th[2];
-    unsigned long counts[2];
     for (int i = 0; i < 2; i++)
-        pthread_create(&th[i], NULL, reader, &counts[i]);
-    for (int i = 0; i < 200; i++) {
+        pthread_create(&th[i], NULL, reader, &reads[i]);
+    /* at least 200 swaps, and until both readers have overlapped with them
+     * (bounded: the machine may be busy, but not for 10^6 swaps) */
+    for (int i = 0; i < 1000000 && (i < 200 || __atomic_load_n(&reads[0], __ATOMIC_RELAXED) < 100 ||
+                                    __atomic_load_n(&reads[1], __ATOMIC_RELAXED) < 100); i++) {
         feed(a, &de1, (uint16_t)(i & 1), 30 + i % 50, 5, T0 + i);
         struct steer_rum_table *nt = rum_table_build(a, ps, &p, published, T0 + i);
         struct steer_rum_table *old = rcu_xchg_pointer(&published, nt);
@@ -350,7 +372,7 @@ static void test_rcu_swap(void **st)
     __atomic_store_n(&stop_readers, 1, __ATOMIC_RELAXED);
     for (int i = 0; i < 2; i++)
         pthread_join(th[i], NULL);
-    assert_true(counts[0] > 0 && counts[1] > 0);
+    assert_true(reads[0] >= 100 && reads[1] >= 100);
     rum_table_free(&published);
     rum_agg_free(&a);
     free(ps);
