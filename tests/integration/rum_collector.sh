@@ -190,6 +190,20 @@ expect_match "flood of clients evicts, does not grow" "$(curl -s http://127.0.0.
 stop_pid $S2
 check "rate-limited server exits cleanly" grep -q "stopped on signal" srv2.log
 
+# ---- X-Forwarded-For from an untrusted peer is ignored
+conf c3.yaml $P3 "  rate: {per_second: 1000, burst: 1000}"
+sed -i 's|trusted_proxies: \[127.0.0.0/8\]|trusted_proxies: [10.0.0.0/8]|' c3.yaml
+start_bg srv3x.log "$SRV" c3.yaml; S3=$LAST_PID
+check "untrusted-proxy server listens" wait_tcp $P3
+for i in 1 2; do
+  curl -s -o /dev/null -X POST -H 'X-Forwarded-For: 192.0.2.10' --data-binary "$(batch cdn-a 30 16)" http://127.0.0.1:$P3/rum
+  curl -s -o /dev/null -X POST -H 'X-Forwarded-For: 192.0.2.10' --data-binary "$(batch cdn-b 60 16)" http://127.0.0.1:$P3/rum
+done
+check "beacons from the peer counted" poll "scores $P3 192.0.2.10" '"cdn-a":\{"level":"global"'
+s=$(scores $P3 192.0.2.10)
+if printf '%s' "$s" | grep -q '"level":"asn"'; then not_ok "XFF from an untrusted peer ignored"; printf '#   %s\n' "$s"; else ok "XFF from an untrusted peer ignored"; fi
+stop_pid $S3
+
 # ---- port in use is reported
 start_bg srv3.log "$SRV" c2.yaml; S3=$LAST_PID
 check "listens" wait_tcp $P2
@@ -197,4 +211,5 @@ out=$("$SRV" c2.yaml 2>&1); rc=$?
 expect_eq "second instance fails" "$rc" 1
 expect_match "address in use reported" "$out" "port $P2: Address already in use"
 stop_pid $S3
+if grep -l 'Sanitizer' srv*.log >/dev/null 2>&1; then not_ok "servers sanitizer-clean (ASan/UBSan/leaks)"; grep -h -A5 Sanitizer srv*.log | head -20 | sed 's/^/#   /'; else ok "servers sanitizer-clean (ASan/UBSan/leaks)"; fi
 finish
