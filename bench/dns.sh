@@ -8,13 +8,14 @@
 # interleaved: gdnsd, steerd, gdnsd, steerd, ... for ROUNDS rounds of
 # DURATION seconds at saturation. For every run it prints the QPS and the
 # server's CPU time per answered query (user+sys ticks of the server
-# process from /proc/PID/stat, before/after the run). Then one run per
+# process from /proc/PID/stat, before/after the run). Then ROUNDS runs per
 # server at a fixed offered rate below saturation (RATE qps) with dnsperf
-# -v, from whose per-query lines p50/p99 latency is computed. The summary
+# -v, from whose per-query lines p50/p99 latency is computed (also
+# interleaved, ROUNDS runs each; medians reported). The summary
 # gives every figure as the ratio steerd/gdnsd (QPS: higher is better; CPU
 # per query and latency: lower is better).
 #
-#   bash bench/dns.sh                 the static benchmark (about 90 s)
+#   bash bench/dns.sh                 the static benchmark (about 100 s)
 #   ROUNDS=3 DURATION=10 RATE=20000 CLIENTS=4 OUTSTANDING=200 THREADS=2 bash bench/dns.sh
 #   bash bench/dns.sh --steered       (placeholder, see below)
 #
@@ -159,12 +160,24 @@ latency() { # port -> "p50_us p99_us answered"
                  i99 = int(NR * 0.99); if (i99 < 1) i99 = 1
                  printf "%.0f %.0f %d\n", v[i50], v[i99], NR }'
 }
-read -r g50 g99 gn < <(latency $GDNSD_PORT)
-read -r s50 s99 sn < <(latency $STEERD_PORT)
-
+# interleaved like the saturation runs; the median over rounds is reported
+# (one run's p99 is at the mercy of whatever else the machine does)
+median() { sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : 0 }'; }
 echo
-echo "latency at $RATE qps offered for ${RATE_DURATION}s (dnsperf -Q $RATE):"
-printf '%-6s p50 %6s us  p99 %6s us  (%s answers)\n' gdnsd "$g50" "$g99" "$gn" steerd "$s50" "$s99" "$sn"
+echo "latency at $RATE qps offered, ${RATE_DURATION}s per run (dnsperf -Q $RATE -v):"
+printf '%-8s %-6s %10s %10s %10s\n' round server "p50 us" "p99 us" answers
+G50=""; G99=""; S50=""; S99=""
+for r in $(seq 1 "$ROUNDS"); do
+    read -r a b n < <(latency $GDNSD_PORT)
+    printf '%-8s %-6s %10s %10s %10s\n' "$r" gdnsd "$a" "$b" "$n"
+    G50="$G50 $a"; G99="$G99 $b"
+    read -r a b n < <(latency $STEERD_PORT)
+    printf '%-8s %-6s %10s %10s %10s\n' "$r" steerd "$a" "$b" "$n"
+    S50="$S50 $a"; S99="$S99 $b"
+done
+g50=$(echo $G50 | tr ' ' '\n' | median); g99=$(echo $G99 | tr ' ' '\n' | median)
+s50=$(echo $S50 | tr ' ' '\n' | median); s99=$(echo $S99 | tr ' ' '\n' | median)
+printf 'median: gdnsd p50 %s us p99 %s us; steerd p50 %s us p99 %s us\n' "$g50" "$g99" "$s50" "$s99"
 
 awk -v gq="${SUM_QPS[gdnsd]}" -v sq="${SUM_QPS[steerd]}" -v gu="${SUM_US[gdnsd]}" -v su="${SUM_US[steerd]}" \
     -v g50="$g50" -v g99="$g99" -v s50="$s50" -v s99="$s99" -v n="$ROUNDS" 'BEGIN {
@@ -174,6 +187,6 @@ awk -v gq="${SUM_QPS[gdnsd]}" -v sq="${SUM_QPS[steerd]}" -v gu="${SUM_US[gdnsd]}
     printf "\nratios steerd/gdnsd:\n"
     printf "  qps            %.3f   (higher is better)\n", gq ? sq / gq : 0
     printf "  cpu per query  %.3f   (lower is better)\n", gu ? su / gu : 0
-    printf "  p50 latency    %.3f   (lower is better)\n", g50 ? s50 / g50 : 0
-    printf "  p99 latency    %.3f   (lower is better)\n", g99 ? s99 / g99 : 0
+    printf "  p50 latency    %.3f   (lower is better; medians over rounds)\n", g50 ? s50 / g50 : 0
+    printf "  p99 latency    %.3f   (lower is better; medians over rounds)\n", g99 ? s99 / g99 : 0
 }'
