@@ -15,7 +15,10 @@
  *     down everywhere for 30 minutes; cdn-b browns out (4x latency) in AS.
  *   - Each request's latency = expected * lognormal(sigma 0.3).
  *   - RUM: every minute, each network sends `beacons` rum.js beacons, each
- *     measuring every provider (latency, or a failure).
+ *     measuring every provider (latency, or a failure). With --chosen PCT
+ *     (and --beacons 0) only PCT% of the rum-steered requests report, and
+ *     only on the provider they were given: exploration must keep the
+ *     others measured.
  * Policies per request:
  *   static   weighted by config weights (sticky per client subnet)
  *   geo      the provider with the lowest typical latency for the continent
@@ -202,7 +205,7 @@ static int pick_rum(const struct steer_rum_table *t, const struct net *n, uint64
 
 int main(int argc, char **argv)
 {
-    int nnets = 200, hours = 24, beacons = 2;
+    int nnets = 200, hours = 24, beacons = 2, chosen = 0;
     uint64_t seed = 1;
     double explore = -1, half_life_min = 30;
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -212,12 +215,14 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--explore")) explore = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--half-life-min")) half_life_min = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--beacons")) beacons = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--chosen")) chosen = atoi(argv[i + 1]);
         else {
-            fprintf(stderr, "usage: rum_sim [--networks N] [--hours H] [--seed S] [--explore X] [--half-life-min M] [--beacons B]\n");
+            fprintf(stderr, "usage: rum_sim [--networks N] [--hours H] [--seed S] [--explore X] [--half-life-min M] [--beacons B] [--chosen PCT]\n");
             return 2;
         }
     }
-    if (nnets < 1 || nnets > 100000 || hours < 1 || hours > 24 * 14 || beacons < 0 || beacons > 1000) {
+    if (nnets < 1 || nnets > 100000 || hours < 1 || hours > 24 * 14 || beacons < 0 || beacons > 1000 || chosen < 0 ||
+        chosen > 100) {
         fprintf(stderr, "rum_sim: argument out of range\n");
         return 2;
     }
@@ -293,13 +298,21 @@ int main(int argc, char **argv)
                     double pf, e = expected(n, pick[k], h, &pf);
                     record(&st[k], e * noise, u < pf);
                     st[k].picks[pick[k]]++;
+                    /* --chosen: a share of rum-steered requests reports on the provider it got */
+                    if (k == POL_RUM && chosen && rnd01() * 100 < chosen) {
+                        struct rum_meas m = { .t_ms = now, .provider = (uint16_t)pick[k], .name = -1,
+                                              .kind = u < pf ? RUM_FAILURE : RUM_LATENCY,
+                                              .value = u < pf ? 0 : fmin(e * noise, RUM_MAX_LATENCY_MS) };
+                        rum_agg_add(agg, &n->geo, &m);
+                        nbeacons++;
+                    }
                 }
             }
         }
     }
-    printf("rum_sim: %d networks x %d providers, %d h, %d beacons/network/min, %d requests/network/min, "
-           "half-life %.0f min, explore %.2f, margin %.2f, min_samples %.0f\n",
-           nnets, M, hours, beacons, REQS_PER_MIN, half_life_min, prm.explore, prm.margin, prm.min_samples);
+    printf("rum_sim: %d networks x %d providers, %d h, %d rum.js beacons/network/min, %d%% of requests report "
+           "their provider, %d requests/network/min, half-life %.0f min, explore %.2f, margin %.2f, min_samples %.0f\n",
+           nnets, M, hours, beacons, chosen, REQS_PER_MIN, half_life_min, prm.explore, prm.margin, prm.min_samples);
     printf("%-16s %10s %10s %10s   share", "policy", "p50 ms", "p95 ms", "failed %");
     for (int p = 0; p < M; p++)
         printf(" %s", prov_name[p]);
