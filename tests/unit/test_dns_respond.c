@@ -55,6 +55,11 @@ static void write_zone(const char *path)
     memset(txt209, 'b', 209);
     fprintf(f, "t512 TXT \"%s\" \"%s\"\n", txt255, txt208);
     fprintf(f, "t513 TXT \"%s\" \"%s\"\n", txt255, txt209);
+    /* a delegation whose glue cannot fit in 512 octets, and an MX set
+     * whose additional addresses cannot */
+    for (int i = 1; i <= 12; i++)
+        fprintf(f, "bigd NS ns%d.bigd\nns%d.bigd A 192.0.2.%d\nmxs MX %d m%d.mxs\nm%d.mxs A 192.0.2.%d\n", i, i,
+                100 + i, i, i, i, 150 + i);
     /* 6 x 100-octet strings: about 650 octets of answer, for EDNS sizes */
     for (int i = 0; i < 6; i++)
         fprintf(f, "big TXT \"%d%099d\"\n", i, 0);
@@ -539,6 +544,33 @@ static void test_truncation_edns(void **st)
     view.udp_max = UDP_MAX;
 }
 
+static void test_truncation_additional(void **st)
+{
+    struct answer a;
+    /* required glue (in-bailiwick of the cut) that does not fit: TC */
+    ask(&a, "host.bigd.example.test", DNS_T_A, NULL, false);
+    assert_true(ldns_pkt_tc(a.pkt));
+    assert_int_equal(ldns_pkt_nscount(a.pkt), 0);
+    assert_true(a.len <= 512);
+    done(&a);
+    struct qopt o = { .edns = true, .udp = 1232 };
+    ask(&a, "host.bigd.example.test", DNS_T_A, &o, false);
+    assert_false(ldns_pkt_tc(a.pkt));
+    assert_int_equal(ldns_pkt_nscount(a.pkt), 12);
+    assert_true(ldns_pkt_arcount(a.pkt) >= 12);
+    done(&a);
+    /* optional additional data that does not fit: left out, no TC (RFC 2181 9) */
+    ask(&a, "mxs.example.test", DNS_T_MX, NULL, false);
+    assert_false(ldns_pkt_tc(a.pkt));
+    assert_int_equal(ldns_pkt_ancount(a.pkt), 12);
+    assert_true(ldns_pkt_arcount(a.pkt) < 12);
+    assert_true(a.len <= 512);
+    done(&a);
+    ask(&a, "mxs.example.test", DNS_T_MX, NULL, true);
+    assert_int_equal(ldns_pkt_arcount(a.pkt), 12);
+    done(&a);
+}
+
 /* ---- EDNS and ECS echo */
 
 static void test_opt_echo(void **st)
@@ -860,6 +892,7 @@ int main(void)
         cmocka_unit_test(test_any),
         cmocka_unit_test(test_truncation_512),
         cmocka_unit_test(test_truncation_edns),
+        cmocka_unit_test(test_truncation_additional),
         cmocka_unit_test(test_opt_echo),
         cmocka_unit_test(test_ecs_static),
         cmocka_unit_test(test_ecs_dynamic_scope),
