@@ -80,7 +80,9 @@ int rum_collector_recompute(struct rum_collector *c)
     struct steer_rum_table *t = rum_table_build(c->agg, c->pools, &c->cfg->params, c->table, now_ms(c));
     if (!t)
         return -1;
-    struct steer_rum_table *old = rcu_xchg_pointer(&c->table, t);
+    /* release/acquire atomics instead of rcu_xchg_pointer/rcu_dereference:
+     * the same instructions on x86 and ARMv8, and visible to ThreadSanitizer */
+    struct steer_rum_table *old = __atomic_exchange_n(&c->table, t, __ATOMIC_ACQ_REL);
     urcu_memb_synchronize_rcu();   /* no reader holds `old` after this */
     rum_table_free(&old);
     INC(c->recomputes);
@@ -93,7 +95,7 @@ int rum_collector_recompute(struct rum_collector *c)
 
 const struct steer_rum_table *rum_collector_table(struct rum_collector *c)
 {
-    return rcu_dereference(c->table);
+    return __atomic_load_n(&c->table, __ATOMIC_ACQUIRE);
 }
 
 static void snapshot(struct rum_collector *c)
@@ -644,7 +646,7 @@ void rum_collector_free(struct rum_collector **cp)
         close(c->fd);
     if (c->base)
         event_base_free(c->base);
-    struct steer_rum_table *t = rcu_xchg_pointer(&c->table, NULL);
+    struct steer_rum_table *t = __atomic_exchange_n(&c->table, NULL, __ATOMIC_ACQ_REL);
     if (t) {
         urcu_memb_synchronize_rcu();
         rum_table_free(&t);

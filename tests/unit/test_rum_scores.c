@@ -336,7 +336,7 @@ static void *reader(void *arg)
     unsigned long n = 0;
     while (!__atomic_load_n(&stop_readers, __ATOMIC_RELAXED)) {
         urcu_memb_read_lock();
-        const struct steer_rum_table *t = rcu_dereference(published);
+        const struct steer_rum_table *t = __atomic_load_n(&published, __ATOMIC_ACQUIRE);
         double key[2];
         if (rum_rank_keys(t, &de1, 0, cand, 2, n, key, NULL) != RUM_LVL_ASN)
             abort();
@@ -365,7 +365,7 @@ static void test_rcu_swap(void **st)
                                     __atomic_load_n(&reads[1], __ATOMIC_RELAXED) < 100); i++) {
         feed(a, &de1, (uint16_t)(i & 1), 30 + i % 50, 5, T0 + i);
         struct steer_rum_table *nt = rum_table_build(a, ps, &p, published, T0 + i);
-        struct steer_rum_table *old = rcu_xchg_pointer(&published, nt);
+        struct steer_rum_table *old = __atomic_exchange_n(&published, nt, __ATOMIC_ACQ_REL);
         urcu_memb_synchronize_rcu();
         rum_table_free(&old);
     }
