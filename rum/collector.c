@@ -552,8 +552,14 @@ struct rum_collector *rum_collector_new(const struct rum_collector_opts *o, char
         int rc = rum_snapshot_load(c->agg, &c->lk, cfg->state_file, &st, e, sizeof e);
         if (rc == RUM_P_OK)
             log_info("rum: loaded %zu cells from %s (%zu dropped)", st.cells, cfg->state_file, st.dropped);
-        else if (rc != RUM_P_NOFILE)
-            log_err("rum: ignoring state file: %s; starting empty", e);
+        else if (rc != RUM_P_NOFILE) {
+            /* keep the bad file for a post-mortem; the next snapshot starts afresh */
+            char aside[sizeof cfg->state_file + 16];
+            snprintf(aside, sizeof aside, "%s.corrupt", cfg->state_file);
+            bool moved = rc != RUM_P_IO && rename(cfg->state_file, aside) == 0;
+            log_err("rum: ignoring state file: %s; starting empty%s%s", e, moved ? ", moved to " : "",
+                    moved ? aside : "");
+        }
     }
     if (rum_collector_recompute(c) < 0) {
         snprintf(err, errsize, "rum: out of memory building the score table");

@@ -151,6 +151,7 @@ start_bg srv1d.log "$SRV" c1.yaml; S1=$LAST_PID
 check "starts with a corrupt state file" wait_tcp $P1
 expect_match "corruption reported" "$(cat srv1d.log)" "ignoring state file: .*checksum"
 expect_match "started empty" "$(scores $P1 192.0.2.10)" '"scores":\{\}'
+check "corrupt file kept aside" test -s rum-$P1.state.corrupt
 stop_pid $S1
 head -c 57 good.state >rum-$P1.state
 start_bg srv1e.log "$SRV" c1.yaml; S1=$LAST_PID
