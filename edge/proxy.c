@@ -1467,15 +1467,16 @@ static void fetch_on_head(void *ctx, const struct http_msg *r)
         store_remove(ed->store, f->stale);
     }
     struct conn *w = take_waiters(f);
-    bool first = true;
     while (w) {
         struct conn *n = w->wnext;
         w->wnext = w->wprev = NULL;
         w->up_ms = up_ms;
-        if (o->retain && vary_match(o, &w->req)) {
+        if (store && vary_match(o, &w->req)) {
+            /* shareable: every matching waiter reads the same stream, even
+             * when it is too big to keep (then nobody else can join later) */
             conn_serve(w, o, w->initiator ? "MISS" : "HIT");
-        } else if (!o->retain && (w->initiator || (first && f->bg == false && !store))) {
-            ed->st.pass += store ? 0 : 0;
+        } else if (w->initiator) {
+            /* a response that is not shared goes to the requester only */
             conn_serve(w, o, f->pass ? "PASS" : "MISS");
         } else if (!store) {
             /* not shareable: this waiter gets its own upstream request */
@@ -1486,7 +1487,6 @@ static void fetch_on_head(void *ctx, const struct http_msg *r)
             w->st = C_WAIT;
             conn_lookup(w);
         }
-        first = false;
         w = n;
     }
     if (o->state == OBJ_DONE) {

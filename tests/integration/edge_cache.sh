@@ -189,6 +189,11 @@ rss1=$(awk '/VmRSS/ {print $2}' /proc/$EPID/status)
 expect_eq "200 MiB object streamed" "$n" "209715200"
 grow=$(( (rss1 - rss0) / 1024 ))
 if [ $grow -lt 64 ]; then ok "streaming kept RSS growth under 64 MiB ($grow MiB)"; else not_ok "streaming RSS grew $grow MiB"; fi
+cp=""
+for i in 1 2 3; do curl -s -o "$TMP/bigc.$i" "$E/gen/bigcol?cc=max-age=60&size=30000000&delay=300" & cp="$cp $!"; done
+wait $cp
+expect_eq "collapsed readers share one uncacheable-size stream" \
+  "$(stat -c %s "$TMP"/bigc.* | sort -u | tr '\n' ' ')$(hits /gen/bigcol)" "30000000 1"
 expect_eq "oversize object not cached" "$(xc "$E/gen/big?cc=max-age=60&size=209715200" --max-time 20)" "MISS"
 
 # 17. pipelined requests answered in order on one connection
@@ -199,6 +204,33 @@ expect_eq "pipelining: three responses in order" "$resp" "Content-Length: 3 Cont
 # 18. access log line with cache status and upstream time
 sleep 1.1   # access log is flushed once a second
 expect_match "access log has cache status" "$(tail -n 3 "$TMP/access.log")" '"GET /gen/.* HTTP/1.1" [0-9]{3} [0-9]+ "(HIT|MISS|STALE|REVALIDATED)" up=[0-9]+ms'
+
+
+# 19. collapsed waiters on a response that turns out private each get their own
+cp=""
+for i in 1 2 3 4 5; do curl -s -D "$TMP/pv.$i" -o /dev/null "$E/gen/privcol?cc=private&delay=300&setcookie=1" & cp="$cp $!"; done
+wait $cp
+expect_eq "private response is never shared between collapsed waiters" \
+  "$(cat "$TMP"/pv.* | tr -d '\r' | sed -n 's/^Set-Cookie: //p' | sort -u | wc -l) $(hits /gen/privcol)" "5 5"
+
+# 20. HTTP/1.0 client and an upstream body of unknown length: close-delimited
+r=$(printf 'GET /gen/h10?cc=max-age=60&chunked=1&size=1000 HTTP/1.0\r\nHost: x\r\n\r\n' \
+  | timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$EP; cat >&3; cat <&3" | tr -d '\r')
+expect_match "HTTP/1.0 client gets an unchunked body" "$r" "^Connection: close$"
+expect_eq "HTTP/1.0 body complete" "$(echo "$r" | sed '1,/^$/d' | tr -d '\n' | wc -c)" "1000"
+
+# 21. Expect: 100-continue is answered before the body is read
+expect_eq "Expect: 100-continue" "$(curl -s -o /dev/null -w '%{http_code}' -H 'Expect: 100-continue' -X PUT --data-binary @/etc/hostname "$E/__echo")" "200"
+
+# 22. a slow reader of a large pass-through stream holds back the upstream
+rss0=$(awk '/VmRSS/ {print $2}' /proc/$EPID/status)
+timeout 20 curl -s --limit-rate 2M -o /dev/null "$E/gen/slowread?cc=no-store&size=20971520" & sp=$!
+sleep 3
+rss1=$(awk '/VmRSS/ {print $2}' /proc/$EPID/status)
+kill $sp 2>/dev/null; wait $sp 2>/dev/null
+grow=$(( (rss1 - rss0) / 1024 ))
+if [ $grow -lt 12 ]; then ok "slow reader: upstream paused, RSS growth $grow MiB"; else not_ok "slow reader: RSS grew $grow MiB"; fi
+expect_eq "edged serves after the slow reader left" "$(xc "$E/gen/basic?cc=max-age=60")" "HIT"
 
 stop_pid $EPID
 if grep -q "Sanitizer" "$TMP/edged.log"; then not_ok "sanitizer report"; grep -A20 Sanitizer "$TMP/edged.log" | head -40; else ok "no sanitizer report"; fi
