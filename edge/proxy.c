@@ -1251,7 +1251,7 @@ static void fetch_attempt(struct fetch *f)
 /* Fills o's head and freshness from the upstream response. */
 static int obj_from_response(struct edged *ed, struct fetch *f, struct obj *o, const struct http_msg *r)
 {
-    size_t cap = r->head_len + 64;
+    size_t cap = r->head_len + 128;    /* room for a default reason and a Date field */
     char *h = malloc(cap), *p = h;
     if (!h) return -1;
     p = put_str(p, "HTTP/1.1 ");
@@ -1280,7 +1280,9 @@ static int obj_from_response(struct edged *ed, struct fetch *f, struct obj *o, c
         p = put_mem(p, x->name, x->nlen); p = put_str(p, ": ");
         p = put_mem(p, x->value, x->vlen); p = put_str(p, "\r\n");
     }
-    (void)has_date;
+    if (!has_date) {                   /* RFC 9110 6.6.1: a recipient may add Date */
+        p = put_str(p, "Date: "); p = put_str(p, ed->date); p = put_str(p, "\r\n");
+    }
     o->head = h;
     o->head_len = (uint32_t)(p - h);
     if (vial) o->via = xstrndup(via, vial);
@@ -1495,7 +1497,6 @@ static void fetch_on_head(void *ctx, const struct http_msg *r)
         up_release(f->uc);
         f->uc = NULL;
         if (o->retain && ed->disk && o->indexed) disk_store(ed->disk, o);
-        if (f->pass && f->rmsg.method != HTTP_M_GET) { /* invalidation handled in done */ }
         fetch_free(f);
         return;
     }
@@ -1527,14 +1528,12 @@ static void fetch_on_data(void *ctx, const char *p, size_t n)
     struct edged *ed = f->ed;
     struct obj *o = f->obj;
     ed->st.bytes_upstream += n;
-    size_t before = o->last ? o->last->cap : 0;
     struct chunk *last = o->last;
     if (obj_append(o, p, n) != 0) { up_abort(f->uc); f->uc = NULL; goto failed; }
     if (o->retain) {
         /* account newly allocated chunk capacity */
         size_t added = 0;
         for (struct chunk *c = last ? last->next : o->first; c; c = c->next) added += c->cap;
-        (void)before;
         if (added) store_grow(ed->store, o, added);
         if (o->body_len > ed->cfg->max_object) {
             /* too big to keep: continue as a pass-through stream */

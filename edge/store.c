@@ -251,10 +251,8 @@ int obj_append(struct obj *o, const char *p, size_t n)
             if (cap < n && n < CHUNK_DEFAULT) cap = CHUNK_DEFAULT;
             if (cap == 0) cap = CHUNK_DEFAULT;
             struct chunk *nc = NULL;
-            if (o->retain && !c && o->clen >= CHUNK_FD_MIN && o->clen <= UINT32_MAX && (uint64_t)o->clen > n)
+            if (o->retain && !c && o->clen >= CHUNK_FD_MIN && o->clen <= UINT32_MAX)
                 nc = chunk_new_fd((uint32_t)o->clen);       /* whole body in one memfd */
-            else if (o->retain && !c && o->clen >= CHUNK_FD_MIN && o->clen <= UINT32_MAX && (uint64_t)o->clen == n)
-                nc = chunk_new_fd((uint32_t)o->clen);
             if (!nc) nc = chunk_new(cap);
             if (!nc) return -1;
             if (c) c->next = nc; else { o->first = nc; }
