@@ -916,6 +916,28 @@ static void conn_process(struct conn *c)
     conn_route(c);
 }
 
+/* True if a Via element of m names `tier` ("1.1 <tier>[ comment]"). */
+static bool via_has_tier(const struct http_msg *m, const char *tier)
+{
+    size_t tl = strlen(tier);
+    for (uint32_t i = 0; i < m->nhdr; i++) {
+        const struct http_hdr *h = &m->hdr[i];
+        if (!http_name_is(h->name, h->nlen, "via")) continue;
+        const char *p = h->value, *end = p + h->vlen;
+        while (p < end) {
+            while (p < end && (*p == ' ' || *p == ',')) p++;
+            const char *sp = memchr(p, ' ', (size_t)(end - p));
+            if (!sp) break;
+            const char *n = sp + 1, *e = n;
+            while (e < end && *e != ' ' && *e != ',') e++;
+            if ((size_t)(e - n) == tl && memcmp(n, tier, tl) == 0) return true;
+            while (e < end && *e != ',') e++;
+            p = e;
+        }
+    }
+    return false;
+}
+
 static void conn_route(struct conn *c)
 {
     struct edged *ed = c->ed;
@@ -927,6 +949,12 @@ static void conn_route(struct conn *c)
         return;
     }
     if (!m->host) { conn_error(c, 400, "missing Host"); return; }
+    if (via_has_tier(m, ed->cfg->tier)) {
+        /* our own tier already forwarded this request: a shield/origin
+         * configuration loop; answering stops it from recursing */
+        conn_error(c, 508, "forwarding loop (Via)");
+        return;
+    }
     c->site = edge_config_site(ed->cfg, m->host, m->host_len);
     if (!c->site) { conn_error(c, 421, "no site for this host"); return; }
     c->srt = &ed->sites[c->site - ed->cfg->sites];

@@ -61,6 +61,9 @@ status_of "too many headers -> 431" "GET / HTTP/1.1\r\nHost: a\r\n$many\r\n" 431
 status_of "absolute-form target accepted" 'GET http://example.test/gen/abs?cc=max-age=60 HTTP/1.1\r\nHost: other\r\nConnection: close\r\n\r\n' 200
 status_of "unknown method is passed upstream" 'BREW /gen/m HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' 200
 
+status_of "own tier in Via -> 508 (forwarding loop)" 'GET /gen/loop HTTP/1.1\r\nHost: a\r\nVia: 1.0 x, 1.1 bad-test (edged)\r\nConnection: close\r\n\r\n' 508
+status_of "other tiers in Via are fine" 'GET /gen/loop HTTP/1.1\r\nHost: a\r\nVia: 1.1 bad-test2, 1.1 shield\r\nConnection: close\r\n\r\n' 200
+
 # the connection is closed after a 400 (no request is read past bad framing)
 raw 'GET / HTTP/1.1\r\n\r\nGET /gen/after HTTP/1.1\r\nHost: a\r\n\r\n' >/dev/null
 expect_eq "nothing is processed after a framing error" "$(grep -c '^HTTP/1.1' "$TMP/resp")" "1"
