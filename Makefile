@@ -56,7 +56,7 @@ $(1)/obj/%.o: %.c
 	$$(CC) $$(CFLAGS_BASE) $(2) $$(PKGCFLAGS) -MMD -MP -c $$< -o $$@
 
 $(foreach d,$(SUBDIRS),
-$(1)/lib$(d).a: $$(patsubst %.c,$(1)/obj/%.o,$$(filter-out %/main_%.c,$$(wildcard $(d)/*.c)))
+$(1)/lib$(d).a: $$(patsubst %.c,$(1)/obj/%.o,$$(filter-out $$(wildcard $(d)/main_*.c),$$(wildcard $(d)/*.c)))
 	@rm -f $$@
 	ar rcs $$@ $$^
 )
@@ -111,7 +111,7 @@ demo: deps
 FUZZ_SRC   = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES = $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRC))
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined
-fuzz_srcs  = $(foreach d,$(1) $(DEPS_$(1)),$(filter-out %/main_%.c,$(wildcard $(d)/*.c)))
+fuzz_srcs  = $(foreach d,$(1) $(DEPS_$(1)),$(filter-out $(wildcard $(d)/main_*.c),$(wildcard $(d)/*.c)))
 $(foreach t,$(FUZZ_NAMES),$(eval \
 build/fuzz/$(t): tests/fuzz/$(t).c $(call fuzz_srcs,$(call unit_dir,$(t))) ; \
 	@mkdir -p build/fuzz && clang $(CSTD) -Wall -Wextra -Werror -Wno-unused-parameter -I. -pthread $(PKGCFLAGS) $(FUZZ_FLAGS) -o $$@ $$^ $(LIBS)))

@@ -34,7 +34,15 @@ struct ctx {
     uint8_t scope;
     const uint8_t *addl[MAX_ADDITIONAL];
     unsigned naddl;
+    const uint8_t *chain[MAX_CNAME_CHAIN + 1];  /* owners answered with a CNAME */
+    unsigned nchain;
 };
+
+static bool same_name(const uint8_t *a, const uint8_t *b)
+{
+    int la = dns_name_len(a, DNS_MAX_NAME), lb = dns_name_len(b, DNS_MAX_NAME);
+    return la == lb && memcmp(a, b, (size_t)la) == 0;
+}
 
 enum put_result { PUT_OK = 0, PUT_NOSPACE = -1 };
 
@@ -208,7 +216,7 @@ static int add_additional(struct ctx *x, const struct dns_node *deleg)
     for (unsigned i = 0; i < x->naddl; i++) {
         const uint8_t *t = x->addl[i];
         size_t tlen = (size_t)dns_name_len(t, DNS_MAX_NAME);
-        uint8_t off[DNS_MAX_LABELS] = { 0 };
+        uint8_t off[DNS_MAX_LABELS];
         unsigned nl = name_labels(t, off);
         const struct dns_zone *z = dns_db_find_zone(x->v->db, t, tlen, off, nl);
         if (!z)
@@ -238,7 +246,9 @@ static int referral(struct ctx *x, const struct dns_node *cut)
         return -1;
     for (unsigned i = 0; i < ns->ntargets; i++)
         want_additional(x, ns->targets[i]);
-    return add_additional(x, cut);
+    int rc = add_additional(x, cut);
+    x->naddl = 0;   /* glue is done: dns_respond's final pass must not add it again */
+    return rc;
 }
 
 static int resolve(struct ctx *x, const uint8_t *name, size_t len, int depth);
@@ -266,6 +276,8 @@ static int answer_dynamic(struct ctx *x, const struct dns_zone *z, const struct 
     }
     if (qt == DNS_T_A || qt == DNS_T_AAAA || qt == DNS_T_ANY) {
         if (da.kind == DNS_DYN_ADDRS && da.naddr > 0) {
+            if (da.naddr > DNS_DYN_MAX_ADDRS)
+                da.naddr = DNS_DYN_MAX_ADDRS;
             for (unsigned i = 0; i < da.naddr; i++)
                 if (put_rr(x->r, owner, owner_len, ask, da.ttl, da.addr[i], ask == DNS_T_A ? 4 : 16, 0) != PUT_OK)
                     return -1;
@@ -294,6 +306,10 @@ static int answer_node(struct ctx *x, const struct dns_zone *z, const struct dns
         if (qt == DNS_T_ANY || depth >= MAX_CNAME_CHAIN)
             return 0;
         const uint8_t *t = cn->targets[0];
+        x->chain[x->nchain++] = owner;
+        for (unsigned i = 0; i < x->nchain; i++)
+            if (same_name(x->chain[i], t))
+                return 0;   /* a loop: each record appears once, then stop */
         return resolve(x, t, (size_t)dns_name_len(t, DNS_MAX_NAME), depth + 1);
     }
     set_aa(x, true);
@@ -317,7 +333,7 @@ static int answer_node(struct ctx *x, const struct dns_zone *z, const struct dns
 /* RFC 1034 4.3.2 steps 3a-3c for `name` (the qname or a CNAME target). */
 static int resolve(struct ctx *x, const uint8_t *name, size_t len, int depth)
 {
-    uint8_t off[DNS_MAX_LABELS] = { 0 };
+    uint8_t off[DNS_MAX_LABELS];
     unsigned nl = name_labels(name, off);
     const struct dns_zone *z = dns_db_find_zone(x->v->db, name, len, off, nl);
     if (!z) {
@@ -325,6 +341,10 @@ static int resolve(struct ctx *x, const uint8_t *name, size_t len, int depth)
             x->rcode = DNS_R_REFUSED;
         return 0;       /* a chain leaving our zones ends here */
     }
+    /* fast path: the name exists and no cut lies on the way to it */
+    const struct dns_node *exact = dns_zone_find(z, name, len);
+    if (exact && !(exact->flags & (DNS_NODE_UNDERCUT | DNS_NODE_DELEG)))
+        return answer_node(x, z, exact, name, len, depth);
     const struct dns_node *closest = z->apex_node, *node = NULL;
     for (unsigned d = z->apex_labels + 1; d <= nl; d++) {
         size_t o = off[nl - d];
@@ -416,7 +436,11 @@ size_t dns_respond(const struct dns_view *v, const uint8_t *pkt, size_t len, str
         return 0;
     }
     c->q = q;
-    struct resp r = { .buf = out, .cap = cap };
+    struct resp r;  /* not zero-initialised: ct[] is 1 KiB and only the first nct entries are read */
+    r.buf = out;
+    r.cap = cap;
+    r.an = r.ns = r.ar = 0;
+    r.nct = 0;
     struct ctx x = { .v = v, .c = c, .q = q, .r = &r, .res = res };
     size_t maxlen = c->tcp ? 65535 : DNS_MIN_UDP;
     if (!c->tcp && q->edns)

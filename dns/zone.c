@@ -154,12 +154,12 @@ static int stage_rr(struct stage *s, const ldns_rr *rr, const uint8_t *apex, siz
     return 0;
 }
 
-static int read_zone_file(struct stage *s, const char *path, const char *origin_str, const uint8_t *apex,
-                          size_t apex_len, int depth, const char *from_file, int from_line);
+static int read_zone_file(struct stage *s, const char *path, const char *origin_str, uint32_t ttl,
+                          const uint8_t *apex, size_t apex_len, int depth, const char *from_file, int from_line);
 
 /* Handles "$INCLUDE file [origin]" found at or after offset `pos`. */
 static int do_include(struct stage *s, FILE *fp, long pos, const char *file, int line, ldns_rdf *origin,
-                      const uint8_t *apex, size_t apex_len, int depth)
+                      uint32_t ttl, const uint8_t *apex, size_t apex_len, int depth)
 {
     char buf[2048];
     if (fseek(fp, pos, SEEK_SET) != 0)
@@ -182,15 +182,16 @@ static int do_include(struct stage *s, FILE *fp, long pos, const char *file, int
         char *cur = NULL;
         if (!inc_origin[0])
             cur = ldns_rdf2str(origin);
-        int r = read_zone_file(s, full, inc_origin[0] ? inc_origin : cur, apex, apex_len, depth + 1, file, line);
+        /* the included file starts with the includer's origin and $TTL */
+        int r = read_zone_file(s, full, inc_origin[0] ? inc_origin : cur, ttl, apex, apex_len, depth + 1, file, line);
         free(cur);
         return r;
     }
     return stage_err(s, file, line, "cannot find the $INCLUDE directive");
 }
 
-static int read_zone_file(struct stage *s, const char *path, const char *origin_str, const uint8_t *apex,
-                          size_t apex_len, int depth, const char *from_file, int from_line)
+static int read_zone_file(struct stage *s, const char *path, const char *origin_str, uint32_t ttl,
+                          const uint8_t *apex, size_t apex_len, int depth, const char *from_file, int from_line)
 {
     if (depth > MAX_INCLUDE_DEPTH)
         return stage_err(s, from_file, from_line, "$INCLUDE nested deeper than %d", MAX_INCLUDE_DEPTH);
@@ -206,7 +207,6 @@ static int read_zone_file(struct stage *s, const char *path, const char *origin_
         return stage_err(s, from_file, from_line, "bad origin '%s'", origin_str);
     }
     ldns_rdf *prev = NULL;
-    uint32_t ttl = DEFAULT_TTL;
     int line = 1, rc = 0;
     while (rc == 0 && !feof(fp)) {
         long pos = ftell(fp);
@@ -224,7 +224,7 @@ static int read_zone_file(struct stage *s, const char *path, const char *origin_
             break;
         case LDNS_STATUS_SYNTAX_INCLUDE:
             /* do_include re-reads the directive and leaves fp after it */
-            rc = do_include(s, fp, pos, file, line > start_line ? line - 1 : line, origin, apex, apex_len, depth);
+            rc = do_include(s, fp, pos, file, line > start_line ? line - 1 : line, origin, ttl, apex, apex_len, depth);
             break;
         default:
             if (feof(fp) && st == LDNS_STATUS_SYNTAX_ERR)
@@ -510,6 +510,19 @@ static int compile_zone(struct arena *a, struct stage *s, struct dns_zone *z, si
                 parent->flags |= DNS_NODE_WILDKID;
         }
     }
+    for (size_t k = 0; k < ps.n; k++) {
+        const uint8_t *nm = nodes[k].name;
+        size_t len = nodes[k].name_len;
+        while (len > z->apex_len) {
+            len -= 1u + nm[0];
+            nm += 1u + nm[0];
+            const struct dns_node *anc = len > z->apex_len ? dns_zone_find(z, nm, len) : NULL;
+            if (anc && (anc->flags & DNS_NODE_DELEG)) {
+                nodes[k].flags |= DNS_NODE_UNDERCUT;
+                break;
+            }
+        }
+    }
     z->apex_node = dns_zone_find(z, z->apex, z->apex_len);
     ((struct dns_node *)z->apex_node)->flags |= DNS_NODE_APEX;
     if (!z->soa) {
@@ -550,10 +563,13 @@ const struct dns_rrset *dns_node_rrset(const struct dns_node *n, uint16_t type)
 const struct dns_zone *dns_db_find_zone(const struct dns_db *db, const uint8_t *name, size_t len,
                                         const uint8_t *label_off, unsigned nlabels)
 {
-    for (unsigned l = 0; l <= nlabels; l++) {
+    unsigned first = nlabels > db->max_apex_labels ? nlabels - db->max_apex_labels : 0;
+    for (unsigned l = first; l <= nlabels; l++) {
         size_t off = l < nlabels ? label_off[l] : len - 1;
         const uint8_t *suffix = name + off;
         size_t slen = len - off;
+        if (!(db->apex_lens[slen >> 6] >> (slen & 63) & 1))
+            continue;       /* no zone apex has this length: skip the hash */
         size_t i = dns_name_hash(suffix, slen) & db->zmask;
         const struct dns_zone *z;
         while ((z = db->zslots[i])) {
@@ -616,7 +632,7 @@ int dns_db_build(const struct dns_zone_src *zones, size_t nzones, const struct d
     /* read every file; records of zone i occupy staged [starts[i], starts[i+1]) */
     for (size_t i = 0; i < nzones; i++) {
         starts[i] = s.n;
-        if (read_zone_file(&s, zones[i].file, zones[i].name, apexes[i], (size_t)apex_lens[i], 0,
+        if (read_zone_file(&s, zones[i].file, zones[i].name, DEFAULT_TTL, apexes[i], (size_t)apex_lens[i], 0,
                            zones[i].cfg_file, zones[i].cfg_line) < 0)
             goto out;
     }
@@ -697,6 +713,9 @@ int dns_db_build(const struct dns_zone_src *zones, size_t nzones, const struct d
             free(zidx);
             goto out;
         }
+        tmp.apex_lens[z->apex_len >> 6] |= 1ull << (z->apex_len & 63);
+        if (z->apex_labels > tmp.max_apex_labels)
+            tmp.max_apex_labels = z->apex_labels;
         size_t h = dns_name_hash(z->apex, z->apex_len) & tmp.zmask;
         while (zslots[h])
             h = (h + 1) & tmp.zmask;

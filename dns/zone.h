@@ -34,6 +34,7 @@ enum dns_node_flags {
     DNS_NODE_CNAME    = 1 << 2,
     DNS_NODE_WILDKID  = 1 << 3,   /* "*.<this name>" exists */
     DNS_NODE_DYNAMIC  = 1 << 4,   /* answers come from the steering engine */
+    DNS_NODE_UNDERCUT = 1 << 5,   /* a proper ancestor is a zone cut (occluded) */
 };
 
 struct dns_node {
@@ -65,6 +66,8 @@ struct dns_db {
     const struct dns_zone *zones;
     uint32_t zmask;
     const struct dns_zone **zslots;
+    unsigned max_apex_labels;     /* deepest apex: longer suffixes cannot be zones */
+    uint64_t apex_lens[4];        /* bit n set: some apex is n octets long */
 };
 
 /* What to load; `line` is the config line naming it, for errors. */

@@ -877,6 +877,20 @@ static void test_no_allocation(void **st)
     assert_true(total > 10000 * DNS_HDR_LEN);
 }
 
+static void test_referral_glue_once(void **st)
+{
+    struct answer a;
+    ask(&a, "host.sub.example.test", DNS_T_A, NULL, false);
+    assert_false(ldns_pkt_aa(a.pkt));
+    /* one glue record, once (RFC 2181 5: no duplicate RRs in a section) */
+    assert_int_equal(ldns_pkt_arcount(a.pkt), 1);
+    done(&a);
+    /* CNAME into the referral: the same */
+    ask(&a, "tosub.example.test", DNS_T_A, NULL, false);
+    assert_int_equal(ldns_pkt_arcount(a.pkt), 1);
+    done(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -900,6 +914,7 @@ int main(void)
         cmocka_unit_test(test_dynamic_servfail),
         cmocka_unit_test(test_errors_and_drops),
         cmocka_unit_test(test_no_allocation),
+        cmocka_unit_test(test_referral_glue_once),
     };
     return cmocka_run_group_tests_name("dns_respond", tests, setup, teardown);
 }

@@ -491,6 +491,19 @@ static void test_name_hash(void **st)
     assert_int_not_equal(dns_name_hash(a, 10), dns_name_hash((const uint8_t *)"\3wwx\4test", 10));
 }
 
+static void test_include_inherits_ttl(void **st)
+{
+    struct dns_db *db;
+    write_file("inc.zone", "leaf A 192.0.2.9\n");
+    write_file("z.zone", "$TTL 300\n@ SOA ns1 host 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\n$INCLUDE inc.zone\n");
+    if (build1("example.test", "z.zone", NULL, 0, &db) < 0)
+        fail_msg("%s", err);
+    /* the included file starts with the includer's current $TTL (BIND,
+     * NSD, Knot do this), not DEFAULT_TTL (3600) */
+    assert_int_equal(rrset_of(db, "leaf.example.test", DNS_T_A)->ttl, 300);
+    dns_db_free(&db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -505,6 +518,7 @@ int main(void)
         cmocka_unit_test(test_dynamic_in_child_zone),
         cmocka_unit_test(test_many_names),
         cmocka_unit_test(test_name_hash),
+        cmocka_unit_test(test_include_inherits_ttl),
     };
     return cmocka_run_group_tests_name("dns_zone", tests, setup, teardown);
 }
