@@ -27,11 +27,11 @@ SUBDIRS   = common dns geo steering health edge rum steerd
 DEPS_common   =
 DEPS_dns      = common
 DEPS_geo      = common
-DEPS_steering = geo common
+DEPS_steering = rum geo common
 DEPS_health   = common
 DEPS_edge     = common
 DEPS_rum      = geo common
-DEPS_steerd   = dns steering health geo common
+DEPS_steerd   = dns steering rum health geo common
 
 REL  = build/release
 ASAN = build/asan

@@ -7,7 +7,9 @@
 #include <libfyaml.h>
 #include <urcu/urcu-memb.h>
 
+#include "common/log.h"
 #include "dns/wire.h"
+#include "rum/aggregate.h"
 
 /* The query path's bridge from dns/ to steering/: translates the client,
  * reads the runtime tables once, and maps the steering answer back. Runs
@@ -38,6 +40,9 @@ static int steer_dynamic(void *ctx, const void *handle, const struct dns_client 
     }
     if (s->flat)
         in.flat = steer_flatten_current(s->flat);
+    struct rum_collector *rc = rcu_dereference(((struct snapshot *)s)->rum);
+    if (rc)
+        in.rum = rum_collector_table(rc);
     struct steer_answer a;
     if (steer_decide(s->policy, handle, &sc, qtype, &in, &a) != STEER_OK)
         return -1;
@@ -59,6 +64,35 @@ static int steer_dynamic(void *ctx, const void *handle, const struct dns_client 
         out->kind = DNS_DYN_NODATA;
     }
     return 0;
+}
+
+/* rum_lookup over the snapshot's policy (ctx; NULL without steering). */
+static int rum_lk_provider(void *ctx, const char *name)
+{
+    return ctx ? steer_provider_find(ctx, name) : -1;
+}
+static const char *rum_lk_provider_name(void *ctx, unsigned id)
+{
+    return ctx ? steer_provider_name(ctx, id) : NULL;
+}
+static int rum_lk_name(void *ctx, const char *name)
+{
+    uint8_t wire[256];
+    int len = steer_name_to_wire(name, wire, sizeof wire);
+    if (!ctx || len < 0)
+        return -1;
+    for (size_t i = 0; i < steer_policy_name_count(ctx); i++) {
+        size_t ol;
+        const uint8_t *o = steer_name_owner(steer_policy_name(ctx, i), &ol);
+        if (ol == (size_t)len && !memcmp(o, wire, ol))
+            return (int)i;
+    }
+    return -1;
+}
+static struct rum_lookup rum_lookup_of(const struct snapshot *s)
+{
+    return (struct rum_lookup){ .provider = rum_lk_provider, .name = rum_lk_name,
+                                .provider_name = rum_lk_provider_name, .ctx = s->policy };
 }
 
 /* Health targets in provider id order, borrowing the policy's strings. */
@@ -141,6 +175,15 @@ struct snapshot *snapshot_build(const char *path, uint64_t generation, char *err
         snprintf(err, errlen, "%s", ctx.err);
         goto fail;
     }
+    struct rum_lookup lk = rum_lookup_of(s);
+    if (rum_config_parse(&ctx, cfg_get(root, "rum"), &lk, &s->rum_cfg) < 0) {
+        snprintf(err, errlen, "%s", ctx.err);
+        goto fail;
+    }
+    if (s->rum_cfg->configured && !s->policy) {
+        snprintf(err, errlen, "%s: 'rum' needs the 'providers' and 'steering' sections", ctx.file);
+        goto fail;
+    }
     if (build_targets(s, err, errlen) < 0 || build_db(s, ctx.file, err, errlen) < 0)
         goto fail;
     s->view.db = s->db;
@@ -155,15 +198,116 @@ fail:
     return NULL;
 }
 
+/* Aggregate cells carried from one collector to the next (reload). */
+struct rum_handover {
+    size_t n;
+    struct rum_cell *cells;
+};
+
+/* Copies the stopped collector's cells, provider ids remapped by name into
+ * `to`'s policy (cells of providers `to` lacks are dropped). */
+static int rum_handover_take(struct snapshot *from, const struct snapshot *to, struct rum_handover *h)
+{
+    const struct rum_agg *a = rum_collector_agg(from->rum);
+    size_t n = rum_agg_count(a);
+    h->n = 0;
+    h->cells = malloc((n ? n : 1) * sizeof *h->cells);
+    if (!h->cells)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const struct rum_cell *c = rum_agg_cell(a, i);
+        const char *name = steer_provider_name(from->policy, c->prov);
+        int id = name && to->policy ? steer_provider_find(to->policy, name) : -1;
+        if (id < 0)
+            continue;
+        h->cells[h->n] = *c;
+        h->cells[h->n].prov = (uint16_t)id;
+        h->n++;
+    }
+    return 0;
+}
+
+/* Creates and starts s's collector, seeded with handed-over cells (unless
+ * the state file it loads already holds them). */
+static int rum_up(struct snapshot *s, const struct rum_handover *h, bool file_has_cells, char *err, size_t errlen)
+{
+    struct rum_collector_opts o = { .cfg = s->rum_cfg, .geo = steer_policy_geo(s->policy),
+                                    .lookup = rum_lookup_of(s), .pools = steer_policy_rum_pools(s->policy) };
+    struct rum_collector *c = rum_collector_new(&o, err, errlen);
+    if (!c)
+        return -1;
+    if (h && !file_has_cells) {
+        struct rum_agg *a = rum_collector_agg(c);
+        for (size_t i = 0; i < h->n; i++)
+            rum_agg_put_cell(a, &h->cells[i]);   /* validated when first added: cannot fail */
+        if (rum_collector_recompute(c) < 0) {
+            snprintf(err, errlen, "rum: out of memory building the score table");
+            rum_collector_free(&c);
+            return -1;
+        }
+    }
+    if (rum_collector_start(c, err, errlen) < 0) {
+        rum_collector_free(&c);
+        return -1;
+    }
+    rcu_assign_pointer(s->rum, c);
+    log_info("rum: beacon endpoint on port %u, %u rum pools", rum_collector_port(c),
+             steer_policy_rum_pools(s->policy)->n);
+    return 0;
+}
+
+/* Moves RUM from prev (still published) to s (not yet published). See
+ * snapshot.h for why the old collector must go before the new one binds. */
+static int rum_activate(struct snapshot *s, struct snapshot *prev, char *err, size_t errlen)
+{
+    if (!s->rum_cfg->configured)
+        return 0;   /* prev's collector, if any, goes with prev */
+    if (!prev || !prev->rum)
+        return rum_up(s, NULL, false, err, errlen);
+    struct rum_collector *old = prev->rum;
+    rum_collector_stop(old);   /* no more beacons; writes its state file */
+    struct rum_handover h;
+    if (rum_handover_take(prev, s, &h) < 0) {
+        snprintf(err, errlen, "out of memory");
+        rum_collector_start(old, err, errlen);   /* stop is final: restart is a no-op, keep serving the table */
+        return -1;
+    }
+    bool same_file = prev->rum_cfg->state_file[0] && !strcmp(prev->rum_cfg->state_file, s->rum_cfg->state_file);
+    rcu_assign_pointer(prev->rum, NULL);
+    urcu_memb_synchronize_rcu();
+    rum_collector_free(&old);   /* releases the listening socket */
+    int rc = rum_up(s, &h, same_file, err, errlen);
+    if (rc < 0) {
+        char e2[256];
+        struct rum_handover h2 = { 0, NULL };
+        /* prev's state is in the handover: put it back under prev's listener */
+        for (size_t i = 0; i < h.n; i++) {
+            const char *name = steer_provider_name(s->policy, h.cells[i].prov);
+            int id = name ? steer_provider_find(prev->policy, name) : -1;
+            if (id >= 0) {
+                h.cells[h2.n] = h.cells[i];
+                h.cells[h2.n++].prov = (uint16_t)id;
+            }
+        }
+        h2.cells = h.cells;
+        if (rum_up(prev, &h2, same_file, e2, sizeof e2) < 0)
+            log_err("rum: cannot restore the previous collector: %s", e2);
+    }
+    free(h.cells);
+    return rc;
+}
+
 int snapshot_activate(struct snapshot *s, struct snapshot *prev, struct prov_state_table **state_slot,
                       char *err, size_t errlen)
 {
     s->state_slot = state_slot;
     if (!s->policy)
         return 0;
-    if (prev && prev->flat)
-        return steer_flatten_start_from(s->policy, prev->flat, &s->flat, err, errlen);
-    return steer_flatten_start(s->policy, &s->flat, err, errlen);
+    int rc = prev && prev->flat ? steer_flatten_start_from(s->policy, prev->flat, &s->flat, err, errlen)
+                                : steer_flatten_start(s->policy, &s->flat, err, errlen);
+    if (rc < 0)
+        return rc;
+    return rum_activate(s, prev, err, errlen);
 }
 
 void snapshot_free(struct snapshot **sp)
@@ -171,6 +315,8 @@ void snapshot_free(struct snapshot **sp)
     struct snapshot *s = *sp;
     if (!s)
         return;
+    rum_collector_free(&s->rum);   /* after the grace period: no reader left */
+    free(s->rum_cfg);
     steer_flatten_stop(&s->flat);
     if (s->targets) {
         size_t n = snapshot_provider_count(s);

@@ -5,7 +5,22 @@
  * completely off the query path; only a successfully built snapshot is ever
  * published (RCU pointer swap), so a bad config never half-applies and the
  * old snapshot keeps serving. Runtime tables that outlive a snapshot (the
- * health state) are reached through pointers set at activation. */
+ * health state) are reached through pointers set at activation.
+ *
+ * RUM (rum/collector.h): a snapshot whose config has a `rum:` section owns a
+ * collector, created and started by snapshot_activate and freed by
+ * snapshot_free (after the grace period; it writes a last state file). It
+ * borrows the snapshot's config, pool set, geo set and policy (lookup), so
+ * it cannot outlive them. Both collectors cannot listen on one port, so a
+ * reload hands over: the previous snapshot's collector is stopped, its
+ * aggregate copied (cells remapped to the new provider ids by name), its
+ * table withdrawn from the query path (RCU grace period) and the collector
+ * freed; the new one starts with the copied cells (or, when both use the
+ * same state_file, with the file it just wrote). Aggregates are never lost;
+ * for the milliseconds between the withdrawal and the publication of the
+ * new snapshot `rum` pools answer weighted. If the new collector cannot
+ * start, the previous one is recreated (same listener) and the reload
+ * fails. */
 #ifndef STEER_STEERD_SNAPSHOT_H
 #define STEER_STEERD_SNAPSHOT_H
 
@@ -16,6 +31,7 @@
 #include "dns/zone.h"
 #include "health/config.h"
 #include "health/health.h"
+#include "rum/collector.h"
 #include "steerd/config.h"
 #include "steering/flatten.h"
 #include "steering/steering.h"
@@ -36,6 +52,8 @@ struct snapshot {
     /* set by snapshot_activate */
     struct steer_flatten *flat;
     struct prov_state_table **state_slot;
+    struct rum_config *rum_cfg;    /* parsed `rum:` (configured = false without one) */
+    struct rum_collector *rum;     /* RCU-read by the query path; NULL = no RUM */
 };
 
 /* Compiles a config file into a snapshot; starts nothing. On error returns

@@ -43,6 +43,8 @@ struct tr_member {
     bool eligible;
     bool ranked;
     double key;
+    enum rum_level rum_level;   /* RUM_LVL_NONE: no score (or not a rum pool) */
+    struct rum_score rum;
 };
 struct tr_pool {
     uint16_t pool;
@@ -50,6 +52,8 @@ struct tr_pool {
     unsigned nmem;
     struct tr_member m[STEER_MAX_MEMBERS];
     const char *outcome;
+    bool rum_consulted;         /* a rum pool with a table: the table was asked */
+    struct rum_pick rum_pick;
 };
 struct trace {
     unsigned nrules_tested;
@@ -256,8 +260,49 @@ static void sort_cands(struct cand *c, unsigned n)
     }
 }
 
+/* RUM ranking (rum/scores.h): the score table's decided list orders the
+ * candidates; no table or no deciding level: weighted. The client's ASN and
+ * location are both consulted (every level from the most specific down to
+ * the deciding one was asked), and the subnet hash picks the explorers, so
+ * all three lengths go into the ECS scope. */
+static void rank_rum(const struct steer_policy *p, const struct steer_name *nm, const struct spool *pl,
+                     struct facts *f, const struct steer_inputs *in, struct cand *c, unsigned n,
+                     struct trace *tr, struct tr_pool *tp)
+{
+    const struct steer_rum_table *t = in ? in->rum : NULL;
+    if (t) {
+        struct rum_geo g;
+        rum_geo_from(need_loc(f), need_asn(f), &g);
+        uint16_t ids[STEER_MAX_MEMBERS];
+        double keys[STEER_MAX_MEMBERS];
+        for (unsigned i = 0; i < n; i++)
+            ids[i] = c[i].prov;
+        unsigned len;
+        uint64_t h = subnet_hash(nm, &f->c->addr, &len);
+        scope_at_least(f, len);
+        struct rum_pick pk;
+        enum rum_level lvl = rum_rank_keys(t, &g, pl->rum_id, ids, n, h, keys, &pk);
+        if (tp) {
+            tp->rum_consulted = true;
+            tp->rum_pick = pk;
+            tp->rum_pick.level = lvl;
+            for (unsigned i = 0; i < n; i++)
+                tp->m[c[i].member].rum_level = rum_table_score(t, &g, c[i].prov, &tp->m[c[i].member].rum);
+        }
+        if (lvl != RUM_LVL_NONE) {
+            for (unsigned i = 0; i < n; i++)
+                c[i].key = keys[i];
+            return;
+        }
+    }
+    rank_weighted(p, nm, f, c, n);
+    if (tr)
+        tr->hashed = true;
+}
+
 static void rank(const struct steer_policy *p, const struct steer_name *nm, const struct spool *pl,
-                 struct facts *f, struct cand *c, unsigned n, struct trace *tr)
+                 struct facts *f, const struct steer_inputs *in, struct cand *c, unsigned n, struct trace *tr,
+                 struct tr_pool *tp)
 {
     if (n > 1) {   /* one candidate: the answer does not depend on the client */
         switch (pl->kind) {
@@ -268,7 +313,9 @@ static void rank(const struct steer_policy *p, const struct steer_name *nm, cons
             for (unsigned i = 0; i < n; i++)
                 c[i].key = -(double)c[i].member;
             break;
-        case STEER_POL_RUM:      /* until the RUM score table exists (issue 7) */
+        case STEER_POL_RUM:
+            rank_rum(p, nm, pl, f, in, c, n, tr, tp);
+            break;
         case STEER_POL_WEIGHTED:
             rank_weighted(p, nm, f, c, n);
             if (tr)
@@ -394,7 +441,8 @@ static enum pick try_pool(const struct steer_policy *p, const struct steer_name 
         any_down |= down;
         if (tp) {
             tp->m[i] = (struct tr_member){ .prov = pl->mem[i].prov, .weight = pl->mem[i].weight, .eff_weight = w,
-                                           .health = health, .admin = admin, .eligible = w > 0 };
+                                           .health = health, .admin = admin, .eligible = w > 0,
+                                           .rum_level = RUM_LVL_NONE };
         }
         if (w == 0)
             continue;
@@ -406,7 +454,7 @@ static enum pick try_pool(const struct steer_policy *p, const struct steer_name 
         *degraded |= any_down;
         return PICK_NONE;
     }
-    rank(p, nm, pl, f, c, n, tr);
+    rank(p, nm, pl, f, in, c, n, tr, tp);
     if (tp && n > 1)   /* a single candidate is not ranked */
         for (unsigned i = 0; i < n; i++) {
             tp->m[c[i].member].ranked = true;
@@ -608,8 +656,20 @@ static void explain_text(const struct steer_policy *p, const struct steer_name *
                        m->eligible ? "eligible" : "filtered");
             if (m->ranked)
                 out_printf(o, " rank-key %.6g", m->key);
+            if (m->rum_level != RUM_LVL_NONE)
+                out_printf(o, " rum %s samples %.1f success %.3f p50 %.1fms p95 %.1fms cost %.1fms%s",
+                           rum_level_name(m->rum_level), m->rum.samples, m->rum.success, m->rum.p50, m->rum.p95,
+                           m->rum.cost, m->rum.trusted ? " trusted" : " untrusted");
+            else if (tp->rum_consulted)
+                out_printf(o, " rum no data");
             out_printf(o, "\n");
         }
+        if (tp->rum_consulted && tp->rum_pick.level == RUM_LVL_NONE)
+            out_printf(o, "  rum: no level decides (weighted)\n");
+        else if (tp->rum_consulted)
+            out_printf(o, "  rum: decided by %s%s%s\n", rum_level_name(tp->rum_pick.level),
+                       tp->rum_pick.explored ? ", exploring; table's first: " : "",
+                       tp->rum_pick.explored ? p->prov[tp->rum_pick.first].name : "");
         out_printf(o, "  -> %s\n", tp->outcome ? tp->outcome : "?");
     }
     out_printf(o, "answer: %s", kind_name(a->kind));
@@ -687,9 +747,27 @@ static int explain_json(const struct steer_policy *p, const struct steer_name *n
             json_object_set_new(jc, "eligible", json_boolean(m->eligible));
             if (m->ranked)
                 json_object_set_new(jc, "rank_key", json_real(m->key));
+            if (m->rum_level != RUM_LVL_NONE) {
+                json_t *jr = json_object();
+                json_object_set_new(jr, "level", json_string(rum_level_name(m->rum_level)));
+                json_object_set_new(jr, "samples", json_real(m->rum.samples));
+                json_object_set_new(jr, "success", json_real(m->rum.success));
+                json_object_set_new(jr, "p50_ms", json_real(m->rum.p50));
+                json_object_set_new(jr, "p95_ms", json_real(m->rum.p95));
+                json_object_set_new(jr, "cost_ms", json_real(m->rum.cost));
+                json_object_set_new(jr, "trusted", json_boolean(m->rum.trusted));
+                json_object_set_new(jc, "rum", jr);
+            }
             json_array_append_new(cs, jc);
         }
         json_object_set_new(jp, "candidates", cs);
+        if (tp->rum_consulted) {
+            json_t *jr = json_object();
+            json_object_set_new(jr, "level", tp->rum_pick.level == RUM_LVL_NONE
+                                                 ? json_null() : json_string(rum_level_name(tp->rum_pick.level)));
+            json_object_set_new(jr, "explored", json_boolean(tp->rum_pick.level != RUM_LVL_NONE && tp->rum_pick.explored));
+            json_object_set_new(jp, "rum", jr);
+        }
         json_object_set_new(jp, "outcome", json_string(tp->outcome ? tp->outcome : "?"));
         json_array_append_new(pools, jp);
     }

@@ -6,6 +6,7 @@
 #define STEER_STEERING_INTERNAL_H
 
 #include "geo/geo.h"
+#include "rum/scores.h"
 #include "steering/steering.h"
 
 #define STEER_POLICY_MAGIC 0x73706f6cu   /* "spol" */
@@ -40,6 +41,7 @@ struct spool {
     size_t nmem;
     struct smember *mem;              /* malloced, config order */
     int fallback;                     /* pool index or -1 */
+    uint32_t rum_id;                  /* rum policy: index in the policy's rum_pool_set */
 };
 
 struct ssub { char cc[3]; char sub[4]; };
@@ -79,6 +81,7 @@ struct steer_policy {
     struct sprov *prov;               /* malloced */
     struct steer_name *names;         /* malloced */
     struct steer_flatten_cfg fcfg;
+    struct rum_pool_set *rum_pools;   /* malloced: one pool per `rum`-policy pool, all names */
 };
 
 #define STEER_WEIGHT_MAX 1000000u

@@ -686,6 +686,35 @@ static void mark_flat(struct steer_policy *p)
 
 /* ----------------------------------------------------------------- API */
 
+/* Dense ids for the `rum`-policy pools of every name, and the pool set the
+ * RUM score table ranks (members' provider ids and config weights): the
+ * table remembers incumbents per (bucket, pool id). Always allocated, so a
+ * policy without rum pools hands the collector an empty set. */
+static int build_rum_pools(struct steer_policy *p)
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < p->nnames; i++)
+        for (size_t j = 0; j < p->names[i].npools; j++)
+            if (p->names[i].pools[j].kind == STEER_POL_RUM)
+                p->names[i].pools[j].rum_id = n++;   /* <= STEER_MAX_POOLS * names: fits */
+    p->rum_pools = rum_pool_set_new(n);
+    if (!p->rum_pools)
+        return -1;
+    for (size_t i = 0; i < p->nnames; i++)
+        for (size_t j = 0; j < p->names[i].npools; j++) {
+            const struct spool *pl = &p->names[i].pools[j];
+            if (pl->kind != STEER_POL_RUM)
+                continue;
+            struct rum_pool *rp = &p->rum_pools->pool[pl->rum_id];
+            rp->n = (unsigned)pl->nmem;   /* <= STEER_MAX_MEMBERS = RUM_POOL_MAX */
+            for (size_t k = 0; k < pl->nmem; k++) {
+                rp->prov[k] = pl->mem[k].prov;
+                rp->weight[k] = pl->mem[k].weight;
+            }
+        }
+    return 0;
+}
+
 int steer_policy_compile(struct cfg_ctx *ctx, struct fy_node *root, struct steer_policy **out)
 {
     *out = NULL;
@@ -723,6 +752,10 @@ int steer_policy_compile(struct cfg_ctx *ctx, struct fy_node *root, struct steer
             goto fail;
     }
     mark_flat(p);
+    if (build_rum_pools(p) < 0) {
+        cfg_error(ctx, st, "out of memory");
+        goto fail;
+    }
     *out = p;
     return 0;
 fail:
@@ -758,6 +791,7 @@ void steer_policy_free(struct steer_policy **pp)
         free(p->prov[i].checks);
     free(p->names);
     free(p->prov);
+    free(p->rum_pools);
     geo_set_free(&p->geo);
     p->magic = 0;
     free(p);
@@ -778,6 +812,7 @@ const struct steer_name *steer_policy_find_name(const struct steer_policy *p, co
 }
 const struct geo_set *steer_policy_geo(const struct steer_policy *p) { return p->geo; }
 uint64_t steer_policy_id(const struct steer_policy *p) { return p->id; }
+const struct rum_pool_set *steer_policy_rum_pools(const struct steer_policy *p) { return p->rum_pools; }
 
 const uint8_t *steer_name_owner(const struct steer_name *n, size_t *len)
 {

@@ -24,7 +24,8 @@
  *  3. the pool's policy ranks the candidates: weighted (rendezvous hashing
  *     of the client's /24 or /56, stable while weights and health stay),
  *     closest (great-circle distance; CDNs after PoPs), failover (member
- *     order), rum (weighted until the RUM score table exists);
+ *     order), rum (RUM score table ranking, weighted where it has no
+ *     decision or without a table);
  *  4. the best-ranked candidate that can answer the qtype wins (A and AAAA
  *     pick the same provider whenever it has both families); a pool whose
  *     candidates have only the other family answers NODATA;
@@ -66,7 +67,7 @@ struct geo_set;
 struct steer_policy;
 struct steer_name;
 struct steer_flat_table;   /* steering/flatten.h */
-struct steer_rum_table;    /* defined by the RUM subsystem (issue 7); unused until then */
+struct steer_rum_table;    /* rum/scores.h: the RUM score table (issue 7) */
 
 enum steer_prov_type { STEER_PROV_POP = 0, STEER_PROV_CDN = 1 };
 enum steer_policy_kind { STEER_POL_WEIGHTED = 0, STEER_POL_CLOSEST, STEER_POL_FAILOVER, STEER_POL_RUM };
@@ -87,6 +88,10 @@ const struct steer_name *steer_policy_find_name(const struct steer_policy *p, co
 const struct geo_set *steer_policy_geo(const struct steer_policy *p);
 /* Random 64-bit id of this compiled policy; flat tables carry it. */
 uint64_t steer_policy_id(const struct steer_policy *p);
+/* The `rum`-policy pools of all names (pool id = dense rum id, members with
+ * config weights), for the RUM collector; owned by the policy. */
+struct rum_pool_set;
+const struct rum_pool_set *steer_policy_rum_pools(const struct steer_policy *p);
 
 /* Lower-case uncompressed wire format of the owner name. */
 const uint8_t *steer_name_owner(const struct steer_name *n, size_t *len);
@@ -137,7 +142,7 @@ struct steer_client {
 struct steer_inputs {       /* runtime tables, each read once per query; any may be NULL */
     const struct prov_state_table *state;   /* health + admin overrides (steering/state.h) */
     const struct steer_flat_table *flat;    /* apex flattening: resolved addresses of CDN targets */
-    const struct steer_rum_table *rum;      /* RUM scores (issue 7); ignored until then */
+    const struct steer_rum_table *rum;      /* RUM scores (rum/scores.h): ranks `rum` pools */
 };
 
 enum steer_kind { STEER_ADDRS, STEER_CNAME, STEER_NODATA };
