@@ -1297,6 +1297,9 @@ static int obj_from_response(struct edged *ed, struct fetch *f, struct obj *o, c
         if (http_is_hop_by_hop(x->name, x->nlen) || connection_listed(r, x)) continue;
         if (http_name_is(x->name, x->nlen, "content-length") && !o->head_has_cl) continue;
         if (http_name_is(x->name, x->nlen, "age") || http_name_is(x->name, x->nlen, "x-cache")) continue;
+        /* delivery states Accept-Ranges itself (for what it can serve from
+         * cache); keeping the upstream's copy would repeat the field */
+        if (http_name_is(x->name, x->nlen, "accept-ranges")) continue;
         if (http_name_is(x->name, x->nlen, "via")) {
             if (vial + x->vlen + 3 < sizeof via) {
                 if (vial) { via[vial++] = ','; via[vial++] = ' '; }

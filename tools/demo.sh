@@ -53,9 +53,15 @@ steer demo is running. Try:
   curl -i http://127.0.0.1:8081/                                     # MISS, then HIT
 Logs: $RUN   Ctrl-C stops everything.
 TXT
+# A stopped shield or PoP is part of the demo (fallback, failover): report
+# it and keep going; Ctrl-C stops everything that is left.
+WATCH=$PIDS
 while :; do
-  for p in $PIDS; do
-    if ! kill -0 "$p" 2>/dev/null; then echo "demo: process $p exited; see $RUN"; stop; fi
+  left=""
+  for p in $WATCH; do
+    if kill -0 "$p" 2>/dev/null; then left="$left $p"; else echo "demo: process $p exited; see $RUN"; fi
   done
+  WATCH=$left
+  [ -n "$WATCH" ] || stop
   sleep 1
 done

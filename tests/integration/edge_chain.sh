@@ -59,6 +59,8 @@ h=$(hdrs "http://127.0.0.1:$P2/gen/chain?cc=max-age=60")
 expect_eq "second PoP misses locally" "$(echo "$h" | field X-Cache)" "MISS"
 expect_eq "origin asked once for two PoPs" "$(hits /gen/chain)" "1"
 expect_eq "PoP hit" "$(hdrs "http://127.0.0.1:$P1/gen/chain?cc=max-age=60" | field X-Cache)" "HIT"
+# regression: a hit via the shield repeated the shield's Accept-Ranges
+expect_eq "PoP hit states Accept-Ranges once" "$(hdrs "http://127.0.0.1:$P1/gen/chain?cc=max-age=60" | grep -ci '^accept-ranges:')" "1"
 
 # shield answers 5xx (its own origin is dead): the PoP asks the origin directly
 h=$(hdrs -H "Host: broken.test" "http://127.0.0.1:$P1/gen/brk?cc=max-age=60")
