@@ -10,7 +10,7 @@ static const char *const top_keys[] = {
     "server", "zones", "geo", "providers", "steering", "flatten", "health", "rum", "control", NULL,
 };
 static const char *const server_keys[] = {
-    "listen", "workers", "udp_max_payload", "tcp_idle_timeout", "tcp_max_connections", "log_level", NULL,
+    "listen", "workers", "udp_max_payload", "tcp_idle_timeout", "tcp_max_connections", "log_level", "log", NULL,
 };
 static const char *const zone_keys[] = { "name", "file", NULL };
 
@@ -70,6 +70,12 @@ static int parse_server(struct cfg_ctx *ctx, struct fy_node *srv, struct steerd_
         return -1;
     if (log_level_parse(lvl, &out->log_level) < 0)
         return cfg_error(ctx, cfg_get(srv, "log_level"), "log_level must be err, warn, info or debug");
+    char target[16];
+    if (cfg_str(ctx, srv, "log", false, "stderr", target, sizeof target) < 0)
+        return -1;
+    if (strcmp(target, "stderr") && strcmp(target, "syslog"))
+        return cfg_error(ctx, cfg_get(srv, "log"), "log must be stderr or syslog");
+    out->log_syslog = !strcmp(target, "syslog");
     return 0;
 }
 

@@ -24,6 +24,7 @@ struct steerd_config {
     struct dns_server_cfg server;
     uint16_t udp_max;             /* EDNS buffer size we advertise and honour */
     enum log_level log_level;
+    bool log_syslog;              /* log to syslog(3) instead of stderr */
     size_t nzones;
     struct steerd_zone_cfg *zones;    /* malloc'd */
 };

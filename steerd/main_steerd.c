@@ -103,6 +103,8 @@ int main(int argc, char **argv)
         return 0;
     }
     log_set_level(debug ? LOG_LVL_DEBUG : s->cfg.log_level);
+    if (s->cfg.log_syslog)
+        log_use_syslog("steerd");
     g_view = &s->view;
 
     /* every thread inherits a mask blocking these; main takes them with sigwait */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <libfyaml.h>
 #include <urcu/urcu-memb.h>
 
@@ -95,8 +96,29 @@ static struct rum_lookup rum_lookup_of(const struct snapshot *s)
                                 .provider_name = rum_lk_provider_name, .ctx = s->policy };
 }
 
+/* The `name:` node of the steering item for `text` (for file:line errors
+ * about a steered name found after the sections were compiled). */
+static struct fy_node *steered_name_node(struct cfg_ctx *ctx, const char *text)
+{
+    struct fy_node *seq = cfg_get(cfg_root(ctx), "steering"), *item;
+    void *it = NULL;
+    size_t tl = strlen(text);
+    while (cfg_is_seq(seq) && (item = fy_node_sequence_iterate(seq, &it))) {
+        char name[300];
+        struct fy_node *n = cfg_get(item, "name");
+        if (!cfg_is_scalar(n) || cfg_scalar(ctx, n, name, sizeof name) < 0)
+            continue;
+        size_t nl = strlen(name);
+        if (nl && name[nl - 1] != '.' && nl + 1 < sizeof name)
+            name[nl++] = '.', name[nl] = '\0';
+        if (nl == tl && !strcasecmp(name, text))
+            return n;
+    }
+    return seq;
+}
+
 /* Health targets in provider id order, borrowing the policy's strings. */
-static int build_targets(struct snapshot *s, char *err, size_t errlen)
+static int build_targets(struct snapshot *s, struct cfg_ctx *ctx, char *err, size_t errlen)
 {
     size_t n = snapshot_provider_count(s);
     s->targets = calloc(n ? n : 1, sizeof *s->targets);
@@ -113,8 +135,23 @@ static int build_targets(struct snapshot *s, char *err, size_t errlen)
         s->targets[id] = (struct health_target){ steer_provider_name(s->policy, id), checks, nc };
         s->layout = prov_layout_step(s->layout, steer_provider_name(s->policy, id));
     }
-    if (health_targets_validate(s->health, s->targets, n, err, errlen) != HEALTH_OK)
+    char why[512];
+    if (health_targets_validate(s->health, s->targets, n, why, sizeof why) != HEALTH_OK) {
+        /* point at the provider's `checks:` when the message names one */
+        struct fy_node *at = cfg_get(cfg_root(ctx), "providers");
+        for (size_t id = 0; id < n; id++) {
+            char quoted[300];
+            snprintf(quoted, sizeof quoted, "'%s'", s->targets[id].provider);
+            struct fy_node *pn = cfg_get(at, s->targets[id].provider);
+            if (strstr(why, quoted) && pn) {
+                at = cfg_get(pn, "checks") ? cfg_get(pn, "checks") : pn;
+                break;
+            }
+        }
+        cfg_error(ctx, at, "%s", why);
+        snprintf(err, errlen, "%s", ctx->err);
         return -1;
+    }
     return 0;
 nomem:
     snprintf(err, errlen, "out of memory");
@@ -123,8 +160,9 @@ nomem:
 
 /* Zone database with a dynamic node per steered name; names at a zone apex
  * are flagged so CDN answers there are flattened (no CNAME at an apex). */
-static int build_db(struct snapshot *s, const char *cfg_file, char *err, size_t errlen)
+static int build_db(struct snapshot *s, struct cfg_ctx *ctx, char *err, size_t errlen)
 {
+    const char *cfg_file = ctx->file;
     size_t nz = s->cfg.nzones, nn = s->policy ? steer_policy_name_count(s->policy) : 0;
     struct dns_zone_src *src = calloc(nz, sizeof *src);
     struct dns_dynamic_src *dyn = calloc(nn ? nn : 1, sizeof *dyn);
@@ -139,11 +177,20 @@ static int build_db(struct snapshot *s, const char *cfg_file, char *err, size_t 
         const struct steer_name *n = steer_policy_name(s->policy, i);
         dyn[i].owner = steer_name_owner(n, &dyn[i].owner_len);
         dyn[i].handle = n;
+        bool inside = false;
         for (size_t z = 0; z < nz; z++) {
             uint8_t apex[DNS_MAX_NAME];
             int alen = dns_name_from_str(s->cfg.zones[z].name, apex);
             if (alen > 0 && (size_t)alen == dyn[i].owner_len && !memcmp(apex, dyn[i].owner, (size_t)alen))
                 steer_name_set_apex(s->policy, i, true);
+            if (alen > 0 && dns_name_is_sub(dyn[i].owner, dyn[i].owner_len, apex, (size_t)alen))
+                inside = true;
+        }
+        if (!inside) {
+            cfg_error(ctx, steered_name_node(ctx, steer_name_text(n)), "steered name %s is not inside any configured zone",
+                      steer_name_text(n));
+            snprintf(err, errlen, "%s", ctx->err);
+            goto out;
         }
     }
     rc = dns_db_build(src, nz, dyn, nn, &s->db, err, errlen);
@@ -184,7 +231,7 @@ struct snapshot *snapshot_build(const char *path, uint64_t generation, char *err
         snprintf(err, errlen, "%s: 'rum' needs the 'providers' and 'steering' sections", ctx.file);
         goto fail;
     }
-    if (build_targets(s, err, errlen) < 0 || build_db(s, ctx.file, err, errlen) < 0)
+    if (build_targets(s, &ctx, err, errlen) < 0 || build_db(s, &ctx, err, errlen) < 0)
         goto fail;
     s->view.db = s->db;
     s->view.udp_max = s->cfg.udp_max;
