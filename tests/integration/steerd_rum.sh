@@ -11,15 +11,17 @@
 DNS=15800; RUM=15801
 GEO="$ROOT/geo/fixture"
 cp "$ROOT/examples/cdn.example.test.zone" "$TMP/"
-conf() { # EXTRA-RUM-YAML
+PROVIDERS="  a-pop: {type: pop, ipv4: [127.0.1.1]}
+  b-pop: {type: pop, ipv4: [127.0.1.2]}"
+STATE="  state_file: rum.state"
+conf() { # EXTRA-RUM-YAML (and $PROVIDERS, $STATE)
   cat > "$TMP/steerd.yaml" <<YAML
 server: {listen: ["127.0.0.1:$DNS"], workers: 1}
 zones: [{name: cdn.example.test, file: cdn.example.test.zone}]
 geo:
   databases: [$GEO/steer-city.mmdb, $GEO/steer-asn.mmdb]
 providers:
-  a-pop: {type: pop, ipv4: [127.0.1.1]}
-  b-pop: {type: pop, ipv4: [127.0.1.2]}
+$PROVIDERS
 steering:
   - name: www.cdn.example.test
     ttl: 30
@@ -37,7 +39,7 @@ rum:
   recompute_interval: 50ms
   snapshot_interval: 1s
   rate: {per_second: 1000, burst: 1000}
-  state_file: rum.state
+$STATE
   debug_endpoint: true
 $1
 YAML
@@ -94,6 +96,30 @@ ok "steerd restarts after kill -9"
 expect_match "restart loaded the state file" "$(cat "$TMP/steerd.2.log")" "rum: loaded [1-9][0-9]* cells"
 expect_eq "after kill -9 DE still b-pop" "$(q 192.0.2.0/24)" "127.0.1.2"
 expect_eq "after kill -9 US still a-pop" "$(q 198.51.100.0/24)" "127.0.1.1"
+
+# reload without a state file and with the providers reordered: the cells
+# are handed over in memory, remapped to the new provider ids by name
+
+PROVIDERS="  zz-pop: {type: pop, ipv4: [127.0.1.9]}
+  b-pop: {type: pop, ipv4: [127.0.1.2]}
+  a-pop: {type: pop, ipv4: [127.0.1.1]}" STATE="" conf ""
+kill -HUP $STEERD
+check "reload without state file" poll "grep -c 'reloaded configuration' $TMP/steerd.2.log" '^1$'
+expect_eq "in-memory handover: DE still b-pop" "$(q 192.0.2.0/24)" "127.0.1.2"
+expect_eq "in-memory handover: US still a-pop" "$(q 198.51.100.0/24)" "127.0.1.1"
+
+# a reload whose collector cannot bind fails; the previous collector is back
+start_bg "$TMP/blocker.log" python3 -m http.server --bind 127.0.0.1 15802; BLOCK=$LAST_PID
+wait_tcp 15802
+cp "$TMP/steerd.yaml" "$TMP/good.yaml"
+sed -i "s/listen: 127.0.0.1:$RUM/listen: 127.0.0.1:15802/" "$TMP/steerd.yaml"
+grep -q 'listen: 127.0.0.1:15802' "$TMP/steerd.yaml" || not_ok "busy-port config written"
+kill -HUP $STEERD
+check "reload with a busy rum port fails" poll "grep -c 'reload failed' $TMP/steerd.2.log" '^1$'
+expect_eq "old collector restored: beacons accepted" "$(post 192.0.2.10 "$(batch b-pop 20 4)")" 204
+expect_eq "after failed reload DE still b-pop" "$(q 192.0.2.0/24)" "127.0.1.2"
+stop_pid $BLOCK
+cp "$TMP/good.yaml" "$TMP/steerd.yaml"
 
 stop_pid $STEERD
 expect_match "clean stop" "$(tail -n 3 "$TMP/steerd.2.log")" "stopping"
