@@ -251,16 +251,23 @@ struct rum_handover {
     struct rum_cell *cells;
 };
 
+/* Room for every cell of from's aggregate (its capacity is fixed at
+ * creation, so this may run while the collector thread still works). */
+static int rum_handover_alloc(const struct snapshot *from, struct rum_handover *h)
+{
+    size_t cap = rum_agg_capacity(rum_collector_agg(from->rum));
+    h->n = 0;
+    h->cells = malloc((cap ? cap : 1) * sizeof *h->cells);
+    return h->cells ? 0 : -1;
+}
+
 /* Copies the stopped collector's cells, provider ids remapped by name into
  * `to`'s policy (cells of providers `to` lacks are dropped). */
-static int rum_handover_take(struct snapshot *from, const struct snapshot *to, struct rum_handover *h)
+static void rum_handover_take(const struct snapshot *from, const struct snapshot *to, struct rum_handover *h)
 {
     const struct rum_agg *a = rum_collector_agg(from->rum);
     size_t n = rum_agg_count(a);
     h->n = 0;
-    h->cells = malloc((n ? n : 1) * sizeof *h->cells);
-    if (!h->cells)
-        return -1;
     for (size_t i = 0; i < n; i++) {
         const struct rum_cell *c = rum_agg_cell(a, i);
         const char *name = steer_provider_name(from->policy, c->prov);
@@ -271,7 +278,6 @@ static int rum_handover_take(struct snapshot *from, const struct snapshot *to, s
         h->cells[h->n].prov = (uint16_t)id;
         h->n++;
     }
-    return 0;
 }
 
 /* Creates and starts s's collector, seeded with handed-over cells (unless
@@ -312,13 +318,13 @@ static int rum_activate(struct snapshot *s, struct snapshot *prev, char *err, si
     if (!prev || !prev->rum)
         return rum_up(s, NULL, false, err, errlen);
     struct rum_collector *old = prev->rum;
-    rum_collector_stop(old);   /* no more beacons; writes its state file */
     struct rum_handover h;
-    if (rum_handover_take(prev, s, &h) < 0) {
-        snprintf(err, errlen, "out of memory");
-        rum_collector_start(old, err, errlen);   /* stop is final: restart is a no-op, keep serving the table */
+    if (rum_handover_alloc(prev, &h) < 0) {   /* before stopping: a failure leaves prev untouched */
+        snprintf(err, errlen, "rum: out of memory for the reload handover");
         return -1;
     }
+    rum_collector_stop(old);   /* no more beacons; writes its state file */
+    rum_handover_take(prev, s, &h);
     bool same_file = prev->rum_cfg->state_file[0] && !strcmp(prev->rum_cfg->state_file, s->rum_cfg->state_file);
     rcu_assign_pointer(prev->rum, NULL);
     urcu_memb_synchronize_rcu();

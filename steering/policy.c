@@ -689,14 +689,17 @@ static void mark_flat(struct steer_policy *p)
 /* Dense ids for the `rum`-policy pools of every name, and the pool set the
  * RUM score table ranks (members' provider ids and config weights): the
  * table remembers incumbents per (bucket, pool id). Always allocated, so a
- * policy without rum pools hands the collector an empty set. */
+ * policy without rum pools hands the collector an empty set. Returns 0, -1
+ * (out of memory) or -2 (more than RUM_MAX_POOLS rum pools). */
 static int build_rum_pools(struct steer_policy *p)
 {
     unsigned n = 0;
     for (size_t i = 0; i < p->nnames; i++)
         for (size_t j = 0; j < p->names[i].npools; j++)
             if (p->names[i].pools[j].kind == STEER_POL_RUM)
-                p->names[i].pools[j].rum_id = n++;   /* <= STEER_MAX_POOLS * names: fits */
+                p->names[i].pools[j].rum_id = n++;   /* < names * STEER_MAX_POOLS: fits */
+    if (n > RUM_MAX_POOLS)
+        return -2;
     p->rum_pools = rum_pool_set_new(n);
     if (!p->rum_pools)
         return -1;
@@ -752,8 +755,12 @@ int steer_policy_compile(struct cfg_ctx *ctx, struct fy_node *root, struct steer
             goto fail;
     }
     mark_flat(p);
-    if (build_rum_pools(p) < 0) {
-        cfg_error(ctx, st, "out of memory");
+    int rc = build_rum_pools(p);
+    if (rc < 0) {
+        if (rc == -2)
+            cfg_error(ctx, st, "too many pools with policy rum (max %d over all names)", RUM_MAX_POOLS);
+        else
+            cfg_error(ctx, st, "out of memory");
         goto fail;
     }
     *out = p;
