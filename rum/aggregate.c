@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "common/hash.h"
 
 /* ---------------------------------------------------------------- types */
 
@@ -176,19 +177,9 @@ void rum_cell_stats(const struct rum_cell *c, int64_t half_life_ms, int64_t now_
 
 /* ---------------------------------------------------------- index/LRU */
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
 static uint32_t home(const struct rum_agg *a, uint64_t key, uint16_t prov)
 {
-    return (uint32_t)mix64(key ^ ((uint64_t)prov * 0x9e3779b97f4a7c15ULL)) & a->mask;
+    return (uint32_t)hash_mix64(key ^ ((uint64_t)prov * 0x9e3779b97f4a7c15ULL)) & a->mask;
 }
 
 static uint32_t find_slot(const struct rum_agg *a, uint64_t key, uint16_t prov)

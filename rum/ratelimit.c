@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
+
 struct rl_entry {
     uint8_t key[9];            /* family + 8 address bytes (v4: 4, v6: the /64) */
     uint8_t used;
@@ -17,16 +19,6 @@ struct rum_ratelimit {
     double rate, burst;
     uint64_t seed, evictions;
 };
-
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
 
 struct rum_ratelimit *rum_rl_new(uint32_t clients, double rate, double burst, uint64_t seed)
 {
@@ -66,7 +58,7 @@ bool rum_rl_allow(struct rum_ratelimit *rl, const struct net_addr *a, int64_t no
     memcpy(key + 1, a->bytes, a->family == 4 ? 4 : 8);
     uint64_t k1, k2 = key[8];
     memcpy(&k1, key, 8);
-    uint32_t set = (uint32_t)mix64(mix64(k1 ^ rl->seed) ^ k2) & rl->mask;
+    uint32_t set = (uint32_t)hash_mix64(hash_mix64(k1 ^ rl->seed) ^ k2) & rl->mask;
     struct rl_entry *s = &rl->e[(size_t)set * RUM_RL_WAYS], *hit = NULL, *victim = &s[0];
     for (unsigned i = 0; i < RUM_RL_WAYS; i++) {
         if (s[i].used && !memcmp(s[i].key, key, sizeof key)) {

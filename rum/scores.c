@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "geo/geo.h"
 
 /* ---------------------------------------------------------------- types */
@@ -58,23 +59,13 @@ struct rum_pool_set *rum_pool_set_new(unsigned n)
     return s;
 }
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
 /* -------------------------------------------------------------- lookup */
 
 static const struct tbucket *find_bucket(const struct steer_rum_table *t, uint64_t key)
 {
     if (!key || !t->nb)
         return NULL;
-    for (uint32_t i = (uint32_t)mix64(key) & t->mask, k = 0; k <= t->mask; i = (i + 1) & t->mask, k++) {
+    for (uint32_t i = (uint32_t)hash_mix64(key) & t->mask, k = 0; k <= t->mask; i = (i + 1) & t->mask, k++) {
         uint32_t s = t->slot[i];
         if (!s)
             return NULL;
@@ -269,7 +260,7 @@ struct steer_rum_table *rum_table_build(const struct rum_agg *agg, const struct 
         make_score(c, p, hl, now_ms, &t->s[i]);
     }
     for (size_t i = 0; i < nb; i++) {
-        uint32_t h = (uint32_t)mix64(t->b[i].key) & t->mask;
+        uint32_t h = (uint32_t)hash_mix64(t->b[i].key) & t->mask;
         while (t->slot[h])
             h = (h + 1) & t->mask;
         t->slot[h] = (uint32_t)i + 1;
@@ -411,10 +402,10 @@ enum rum_level rum_rank_keys(const struct steer_rum_table *t, const struct rum_g
     /* exploration: only towards candidates that need data, and never the
      * whole answer set (need < n: something trusted is live) */
     if (need > 0 && need < n && t->p.explore > 0) {
-        uint64_t h = mix64(subnet_hash ^ mix64(t->epoch + 0x5851f42d4c957f2dULL));
+        uint64_t h = hash_mix64(subnet_hash ^ hash_mix64(t->epoch + 0x5851f42d4c957f2dULL));
         double u = (double)(h >> 11) * (1.0 / 9007199254740992.0);   /* 2^-53: u in [0,1) */
         if (u < t->p.explore) {
-            unsigned k = (unsigned)(mix64(h) % need), seen = 0;
+            unsigned k = (unsigned)(hash_mix64(h) % need), seen = 0;
             for (unsigned i = 0; i < n; i++) {
                 if (key[i] > -(double)d->ntrusted)
                     continue;   /* trusted */
