@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "common/hash.h"
 #include "steering/flatten.h"
 #include "steering/internal.h"
 
@@ -186,16 +187,6 @@ static uint32_t member_weight(const struct smember *m, const struct prov_state_t
 
 /* ------------------------------------------------------------- ranking */
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
 /* Hash of the client's subnet (the /hash4 or /hash6 around it) and the
  * name's seed. The address is already masked to the ECS source prefix, so a
  * short source prefix hashes its own bits only. */
@@ -207,7 +198,7 @@ static uint64_t subnet_hash(const struct steer_name *nm, const struct net_addr *
     uint64_t hi, lo;
     memcpy(&hi, m.bytes, 8);
     memcpy(&lo, m.bytes + 8, 8);
-    return mix64(mix64(nm->seed ^ hi ^ ((uint64_t)a->family << 56)) ^ lo);
+    return hash_mix64(hash_mix64(nm->seed ^ hi ^ ((uint64_t)a->family << 56)) ^ lo);
 }
 
 /* Weighted rendezvous hashing: each candidate draws u in (0,1) from the
@@ -221,7 +212,7 @@ static void rank_weighted(const struct steer_policy *p, const struct steer_name 
     uint64_t h = subnet_hash(nm, &f->c->addr, &len);
     scope_at_least(f, len);
     for (unsigned i = 0; i < n; i++) {
-        uint64_t x = mix64(h ^ p->prov[c[i].prov].hash);
+        uint64_t x = hash_mix64(h ^ p->prov[c[i].prov].hash);
         double u = ((double)(x >> 11) + 0.5) * (1.0 / 9007199254740992.0);   /* 2^-53: u in (0,1) */
         c[i].key = (double)c[i].weight / -log(u);
     }
