@@ -22,7 +22,7 @@ PKGS      = ldns libcares libmaxminddb libevent libevent_pthreads libevent_opens
 LIBS      = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 PKGCFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 
-SUBDIRS   = common dns geo steering health edge rum steerd
+SUBDIRS   = common dns geo steering health edge rum control steerd
 # link dependencies of each subsystem (besides itself)
 DEPS_common   =
 DEPS_dns      = common
@@ -31,7 +31,8 @@ DEPS_steering = rum geo common
 DEPS_health   = common
 DEPS_edge     = common
 DEPS_rum      = geo common
-DEPS_steerd   = dns steering rum health geo common
+DEPS_control  = steering health geo rum common
+DEPS_steerd   = control dns steering rum health geo common
 
 REL  = build/release
 ASAN = build/asan

@@ -1,7 +1,13 @@
 /* steerd: the steer DNS authority daemon.
  * Loads the config into a snapshot, binds the listeners, starts the I/O
- * threads, then waits for signals: SIGHUP reloads (a failed reload keeps the
- * running snapshot), SIGINT/SIGTERM stop. */
+ * threads and the control API, then waits for signals: SIGHUP reloads (a
+ * failed reload keeps the running snapshot), SIGINT/SIGTERM stop.
+ *
+ * Reloads come from two threads: SIGHUP on the main thread and POST
+ * /v1/reload on the control thread. g_reload_lock serializes them (a reload
+ * reads g_view, reconfigures the health engine and frees the old snapshot,
+ * so two at once would free one snapshot twice). It is held only by
+ * reloaders, never by the query path, which only reads g_view under RCU. */
 #define _LGPL_SOURCE
 #include <getopt.h>
 #include <pthread.h>
@@ -12,6 +18,7 @@
 #include <urcu/urcu-memb.h>
 
 #include "common/log.h"
+#include "control/control.h"
 #include "dns/server.h"
 #include "steerd/snapshot.h"
 
@@ -19,6 +26,7 @@
 
 static struct dns_view *g_view;    /* RCU-published; read by the I/O threads */
 static struct health_engine *g_health;
+static pthread_mutex_t g_reload_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void usage(FILE *f)
 {
@@ -33,12 +41,17 @@ static void usage(FILE *f)
 }
 
 /* Builds a new snapshot and swaps it in; the old one is freed once no
- * query thread can still be reading it. */
-static int reload(const char *path)
+ * query thread can still be reading it. Caller holds g_reload_lock. On
+ * failure the reason ("file:line: message") is in err. */
+static int reload_locked(const char *path, char *err, size_t errlen)
 {
-    char err[1024];
     struct snapshot *old = snapshot_of_view(g_view);
-    struct snapshot *s = snapshot_build(path, old->generation + 1, err, sizeof err);
+    struct control_config cc;
+    if (control_config_load(path, &cc, err, errlen) < 0) {
+        log_err("reload failed, keeping generation %llu: %s", (unsigned long long)old->generation, err);
+        return -1;
+    }
+    struct snapshot *s = snapshot_build(path, old->generation + 1, err, errlen);
     if (!s) {
         log_err("reload failed, keeping generation %llu: %s", (unsigned long long)old->generation, err);
         return -1;
@@ -46,11 +59,12 @@ static int reload(const char *path)
     size_t np = snapshot_provider_count(s);
     /* health first: until the swap below the old snapshot sees a table whose
      * layout is not its own and ignores it (all providers up) */
-    if (health_engine_reconfigure(g_health, s->health, s->targets, np, err, sizeof err) != HEALTH_OK ||
-        snapshot_activate(s, old, health_engine_slot(g_health), err, sizeof err) < 0) {
+    if (health_engine_reconfigure(g_health, s->health, s->targets, np, err, errlen) != HEALTH_OK ||
+        snapshot_activate(s, old, health_engine_slot(g_health), err, errlen) < 0) {
         log_err("reload failed, keeping generation %llu: %s", (unsigned long long)old->generation, err);
+        char e2[256];
         health_engine_reconfigure(g_health, old->health, old->targets, snapshot_provider_count(old),
-                                  err, sizeof err);
+                                  e2, sizeof e2);
         snapshot_free(&s);
         return -1;
     }
@@ -64,6 +78,52 @@ static int reload(const char *path)
     log_info("reloaded configuration: generation %llu, %zu zones, %zu steered names, %zu providers",
              (unsigned long long)s->generation, s->db->nzones, snapshot_name_count(s), np);
     return 0;
+}
+
+static const char *g_path;
+
+static int reload(char *err, size_t errlen)
+{
+    pthread_mutex_lock(&g_reload_lock);
+    int rc = reload_locked(g_path, err, errlen);
+    pthread_mutex_unlock(&g_reload_lock);
+    return rc;
+}
+
+/* ---- control API hooks (control thread) ---- */
+
+static const char *ctl_zone_name(const void *snap, size_t i)
+{
+    return ((const struct snapshot *)snap)->cfg.zones[i].name;
+}
+
+/* Inside the control thread's RCU read section: the published snapshot
+ * and the same runtime tables steer_dynamic (snapshot.c) reads. */
+static void ctl_view(void *ctx, struct control_view *v)
+{
+    struct snapshot *s = snapshot_of_view(rcu_dereference(g_view));
+    memset(v, 0, sizeof *v);
+    v->generation = s->generation;
+    v->loaded_at = s->loaded_at;
+    v->nzones = s->cfg.nzones;
+    v->zone_name = ctl_zone_name;
+    v->snap = s;
+    v->policy = s->policy;
+    if (s->state_slot) {
+        const struct prov_state_table *t = rcu_dereference(*s->state_slot);
+        if (t && t->layout == s->layout)
+            v->in.state = t;
+    }
+    if (s->flat)
+        v->in.flat = steer_flatten_current(s->flat);
+    struct rum_collector *rc = rcu_dereference(s->rum);
+    if (rc)
+        v->in.rum = rum_collector_table(rc);
+}
+
+static int ctl_reload(void *ctx, char *err, size_t errlen)
+{
+    return reload(err, errlen);
 }
 
 int main(int argc, char **argv)
@@ -91,8 +151,10 @@ int main(int argc, char **argv)
         return 2;
     }
     char err[1024];
-    struct snapshot *s = snapshot_build(path, 1, err, sizeof err);
-    if (!s) {
+    g_path = path;
+    struct control_config ccfg;
+    struct snapshot *s = NULL;
+    if (control_config_load(path, &ccfg, err, sizeof err) < 0 || !(s = snapshot_build(path, 1, err, sizeof err))) {
         fprintf(stderr, "steerd: %s\n", err);
         return 1;
     }
@@ -118,11 +180,14 @@ int main(int argc, char **argv)
 
     urcu_memb_register_thread();
     struct dns_server *srv = NULL;
+    struct control_server *ctl = NULL;
+    static const struct control_hooks hooks = { NULL, ctl_view, ctl_reload };
     if (health_engine_new(s->health, s->targets, snapshot_provider_count(s), &g_health, err,
                           sizeof err) != HEALTH_OK ||
         snapshot_activate(s, NULL, health_engine_slot(g_health), err, sizeof err) < 0 ||
         !(srv = dns_server_bind(&s->cfg.server, &g_view, err, sizeof err)) ||
-        dns_server_start(srv, err, sizeof err) < 0) {
+        dns_server_start(srv, err, sizeof err) < 0 ||
+        (ccfg.configured && !(ctl = control_start(&ccfg, g_health, &hooks, STEER_VERSION, err, sizeof err)))) {
         log_err("%s", err);
         dns_server_stop(&srv);
         snapshot_free(&s);
@@ -139,12 +204,13 @@ int main(int argc, char **argv)
         if (sigwait(&set, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            reload(path);
+            reload(err, sizeof err);
             continue;
         }
         log_info("signal %d: stopping", sig);
         break;
     }
+    control_stop(&ctl);   /* before the health engine it calls into */
     dns_server_stop(&srv);
     struct snapshot *cur = snapshot_of_view(g_view);
     snapshot_free(&cur);
