@@ -109,16 +109,7 @@ static void ctl_view(void *ctx, struct control_view *v)
     v->zone_name = ctl_zone_name;
     v->snap = s;
     v->policy = s->policy;
-    if (s->state_slot) {
-        const struct prov_state_table *t = rcu_dereference(*s->state_slot);
-        if (t && t->layout == s->layout)
-            v->in.state = t;
-    }
-    if (s->flat)
-        v->in.flat = steer_flatten_current(s->flat);
-    struct rum_collector *rc = rcu_dereference(s->rum);
-    if (rc)
-        v->in.rum = rum_collector_table(rc);
+    snapshot_read_inputs(s, &v->in);
 }
 
 static int ctl_reload(void *ctx, char *err, size_t errlen)

@@ -12,6 +12,21 @@
 #include "dns/wire.h"
 #include "rum/aggregate.h"
 
+void snapshot_read_inputs(const struct snapshot *s, struct steer_inputs *in)
+{
+    memset(in, 0, sizeof *in);
+    if (s->state_slot) {
+        const struct prov_state_table *t = rcu_dereference(*s->state_slot);
+        if (t && t->layout == s->layout)
+            in->state = t;
+    }
+    if (s->flat)
+        in->flat = steer_flatten_current(s->flat);
+    struct rum_collector *rc = rcu_dereference(((struct snapshot *)s)->rum);
+    if (rc)
+        in->rum = rum_collector_table(rc);
+}
+
 /* The query path's bridge from dns/ to steering/: translates the client,
  * reads the runtime tables once, and maps the steering answer back. Runs
  * inside the I/O thread's RCU read section; never allocates. */
@@ -33,17 +48,8 @@ static int steer_dynamic(void *ctx, const void *handle, const struct dns_client 
         sc.source_len = c->addr.family == 4 ? 32 : 128;
         sc.has_ecs = false;
     }
-    struct steer_inputs in = { 0 };
-    if (s->state_slot) {
-        const struct prov_state_table *t = rcu_dereference(*s->state_slot);
-        if (t && t->layout == s->layout)
-            in.state = t;
-    }
-    if (s->flat)
-        in.flat = steer_flatten_current(s->flat);
-    struct rum_collector *rc = rcu_dereference(((struct snapshot *)s)->rum);
-    if (rc)
-        in.rum = rum_collector_table(rc);
+    struct steer_inputs in;
+    snapshot_read_inputs(s, &in);
     struct steer_answer a;
     if (steer_decide(s->policy, handle, &sc, qtype, &in, &a) != STEER_OK)
         return -1;

@@ -67,6 +67,12 @@ int snapshot_activate(struct snapshot *s, struct snapshot *prev, struct prov_sta
  * thread can still see it (after an RCU grace period). */
 void snapshot_free(struct snapshot **s);
 
+/* The runtime tables steering reads for this snapshot: the health state
+ * (only if its provider layout is this snapshot's), the apex flat table and
+ * the RUM scores. Call inside an RCU read section; never allocates. The
+ * query path and the control API's explain both use it. */
+void snapshot_read_inputs(const struct snapshot *s, struct steer_inputs *in);
+
 /* Providers of the snapshot's policy (0 without steering). */
 static inline size_t snapshot_provider_count(const struct snapshot *s)
 {
