@@ -5,10 +5,10 @@
 # for AS64500/DE (fixture network 192.0.2.0/24): steerd's answer for that
 # network flips from a-pop to b-pop, a US network (weighted pool) keeps
 # a-pop, the decision survives SIGHUP reloads and kill -9 (state file).
-# Ports 15800-15802.
+# Ports 15760-15762.
 . "$(dirname "$0")/../lib.sh"
 
-DNS=15800; RUM=15801
+DNS=15760; RUM=15761
 GEO="$ROOT/geo/fixture"
 cp "$ROOT/examples/cdn.example.test.zone" "$TMP/"
 PROVIDERS="  a-pop: {type: pop, ipv4: [127.0.1.1]}
@@ -109,11 +109,11 @@ expect_eq "in-memory handover: DE still b-pop" "$(q 192.0.2.0/24)" "127.0.1.2"
 expect_eq "in-memory handover: US still a-pop" "$(q 198.51.100.0/24)" "127.0.1.1"
 
 # a reload whose collector cannot bind fails; the previous collector is back
-start_bg "$TMP/blocker.log" python3 -m http.server --bind 127.0.0.1 15802; BLOCK=$LAST_PID
-wait_tcp 15802
+start_bg "$TMP/blocker.log" python3 -m http.server --bind 127.0.0.1 15762; BLOCK=$LAST_PID
+wait_tcp 15762
 cp "$TMP/steerd.yaml" "$TMP/good.yaml"
-sed -i "s/listen: 127.0.0.1:$RUM/listen: 127.0.0.1:15802/" "$TMP/steerd.yaml"
-grep -q 'listen: 127.0.0.1:15802' "$TMP/steerd.yaml" || not_ok "busy-port config written"
+sed -i "s/listen: 127.0.0.1:$RUM/listen: 127.0.0.1:15762/" "$TMP/steerd.yaml"
+grep -q 'listen: 127.0.0.1:15762' "$TMP/steerd.yaml" || not_ok "busy-port config written"
 kill -HUP $STEERD
 check "reload with a busy rum port fails" poll "grep -c 'reload failed' $TMP/steerd.2.log" '^1$'
 expect_eq "old collector restored: beacons accepted" "$(post 192.0.2.10 "$(batch b-pop 20 4)")" 204
