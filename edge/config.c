@@ -123,11 +123,31 @@ static int parse_site(struct cfg_ctx *ctx, struct fy_node *n, struct edge_site *
     return 0;
 }
 
+/* user, log, log_level: how the process runs (the user is looked up by
+ * edged at startup, not here, so the parser stays pure). */
+static int parse_process(struct cfg_ctx *ctx, struct fy_node *r, struct edge_config *c)
+{
+    if (cfg_str(ctx, r, "user", false, "", c->user, sizeof c->user)) return -1;
+    for (const char *p = c->user; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.')
+            return cfg_error(ctx, cfg_get(r, "user"), "user: '%s' is not a user name", c->user);
+    char v[16];
+    if (cfg_str(ctx, r, "log", false, "stderr", v, sizeof v)) return -1;
+    if (strcmp(v, "stderr") != 0 && strcmp(v, "syslog") != 0)
+        return cfg_error(ctx, cfg_get(r, "log"), "log must be stderr or syslog");
+    c->log_syslog = strcmp(v, "syslog") == 0;
+    if (cfg_str(ctx, r, "log_level", false, "info", v, sizeof v)) return -1;
+    if (log_level_parse(v, &c->log_level) != 0)
+        return cfg_error(ctx, cfg_get(r, "log_level"), "log_level must be err, warn, info or debug");
+    return 0;
+}
+
 static int parse_root(struct cfg_ctx *ctx, struct edge_config *c)
 {
     struct fy_node *r = cfg_root(ctx);
     static const char *const keys[] = { "tier", "listen", "admin", "cache", "limits", "timeouts",
-                                        "upstream", "access_log", "sites", NULL };
+                                        "upstream", "access_log", "sites", "user", "log",
+                                        "log_level", NULL };
     if (cfg_expect_map(ctx, r, "top level") || cfg_check_keys(ctx, r, keys)) return -1;
     if (cfg_str(ctx, r, "tier", false, "edge", c->tier, sizeof c->tier)) return -1;
     for (const char *p = c->tier; *p; p++)
@@ -227,6 +247,8 @@ static int parse_root(struct cfg_ctx *ctx, struct edge_config *c)
     } else {
         snprintf(c->access_log, sizeof c->access_log, "%s", p);
     }
+
+    if (parse_process(ctx, r, c)) return -1;
 
     struct fy_node *s = cfg_get(r, "sites");
     if (!s) return cfg_error(ctx, r, "missing required key 'sites'");

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "common/cfg.h"
+#include "common/log.h"
 #include "common/netaddr.h"
 
 #define EDGE_MAX_LISTEN 8
@@ -66,6 +67,10 @@ struct edge_config {
     uint32_t fail_threshold;
     uint64_t probe_interval_ms;
     char access_log[EDGE_PATH_MAX];        /* empty: off */
+    /* process */
+    char user[64];                         /* drop root to it after binding ("" = stay) */
+    enum log_level log_level;              /* log_level: err|warn|info|debug (default info) */
+    bool log_syslog;                       /* log: syslog (default stderr) */
     struct edge_site sites[EDGE_MAX_SITES];
     unsigned nsites;
 };

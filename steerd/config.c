@@ -10,7 +10,7 @@ static const char *const top_keys[] = {
     "server", "zones", "geo", "providers", "steering", "flatten", "health", "rum", "control", NULL,
 };
 static const char *const server_keys[] = {
-    "listen", "workers", "udp_max_payload", "tcp_idle_timeout", "tcp_max_connections", "log_level", "log", NULL,
+    "listen", "workers", "udp_max_payload", "tcp_idle_timeout", "tcp_max_connections", "log_level", "log", "user", NULL,
 };
 static const char *const zone_keys[] = { "name", "file", NULL };
 
@@ -76,6 +76,14 @@ static int parse_server(struct cfg_ctx *ctx, struct fy_node *srv, struct steerd_
     if (strcmp(target, "stderr") && strcmp(target, "syslog"))
         return cfg_error(ctx, cfg_get(srv, "log"), "log must be stderr or syslog");
     out->log_syslog = !strcmp(target, "syslog");
+    /* the user database is read by steerd at startup (and by -t), not
+     * here: the parser stays pure for the tests and fuzzers */
+    if (cfg_str(ctx, srv, "user", false, "", out->user, sizeof out->user) < 0)
+        return -1;
+    for (const char *p = out->user; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+              *p == '-' || *p == '.'))
+            return cfg_error(ctx, cfg_get(srv, "user"), "user: '%s' is not a user name", out->user);
     return 0;
 }
 

@@ -25,6 +25,7 @@ struct steerd_config {
     uint16_t udp_max;             /* EDNS buffer size we advertise and honour */
     enum log_level log_level;
     bool log_syslog;              /* log to syslog(3) instead of stderr */
+    char user[64];                /* server.user: drop root to it after binding ("" = stay) */
     size_t nzones;
     struct steerd_zone_cfg *zones;    /* malloc'd */
 };

@@ -18,11 +18,11 @@
 #include <urcu/urcu-memb.h>
 
 #include "common/log.h"
+#include "common/version.h"
 #include "control/control.h"
 #include "dns/server.h"
+#include "steerd/privdrop.h"
 #include "steerd/snapshot.h"
-
-#define STEER_VERSION "0.1.0"
 
 static struct dns_view *g_view;    /* RCU-published; read by the I/O threads */
 static struct health_engine *g_health;
@@ -31,13 +31,17 @@ static pthread_mutex_t g_reload_lock = PTHREAD_MUTEX_INITIALIZER;
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: steerd -c FILE [-t] [-d]\n"
+            "usage: steerd -c FILE [-t] [-d] [-u USER]\n"
             "  -c, --config FILE   configuration file (YAML)\n"
             "  -t, --check         check the configuration and zone files, then exit\n"
             "  -d, --debug         log at debug level\n"
+            "  -u, --user USER     after binding the DNS sockets, drop root to USER and its\n"
+            "                      groups (overrides server.user)\n"
             "  -V, --version       print the version\n"
             "  -h, --help          this help\n"
-            "signals: HUP reloads the configuration, INT/TERM stop\n");
+            "signals: HUP reloads the configuration (listen addresses and the user need a\n"
+            "restart), INT/TERM stop\n"
+            "exit: 0 stopped by a signal or configuration OK, 1 error, 2 usage\n");
 }
 
 /* Builds a new snapshot and swaps it in; the old one is freed once no
@@ -71,6 +75,8 @@ static int reload_locked(const char *path, char *err, size_t errlen)
     if (memcmp(&s->cfg.server.listen, &old->cfg.server.listen, sizeof s->cfg.server.listen) ||
         s->cfg.server.nlisten != old->cfg.server.nlisten)
         log_warn("listen addresses changed: they take effect at the next restart");
+    if (strcmp(s->cfg.user, old->cfg.user))
+        log_warn("server.user changed: it takes effect at the next restart");
     rcu_assign_pointer(g_view, &s->view);
     urcu_memb_synchronize_rcu();
     snapshot_free(&old);
@@ -119,19 +125,21 @@ static int ctl_reload(void *ctx, char *err, size_t errlen)
 
 int main(int argc, char **argv)
 {
-    const char *path = NULL;
+    const char *path = NULL, *user = NULL;
     bool check = false, debug = false;
     static const struct option opts[] = {
         { "config", required_argument, NULL, 'c' }, { "check", no_argument, NULL, 't' },
         { "debug", no_argument, NULL, 'd' },        { "version", no_argument, NULL, 'V' },
-        { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+        { "help", no_argument, NULL, 'h' },         { "user", required_argument, NULL, 'u' },
+        { NULL, 0, NULL, 0 },
     };
     int o;
-    while ((o = getopt_long(argc, argv, "c:tdVh", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "c:tdu:Vh", opts, NULL)) != -1) {
         switch (o) {
         case 'c': path = optarg; break;
         case 't': check = true; break;
         case 'd': debug = true; break;
+        case 'u': user = optarg; break;
         case 'V': printf("steerd %s\n", STEER_VERSION); return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -147,6 +155,14 @@ int main(int argc, char **argv)
     struct snapshot *s = NULL;
     if (control_config_load(path, &ccfg, err, sizeof err) < 0 || !(s = snapshot_build(path, 1, err, sizeof err))) {
         fprintf(stderr, "steerd: %s\n", err);
+        return 1;
+    }
+    struct privdrop_user pu;
+    if (!user && s->cfg.user[0])
+        user = s->cfg.user;
+    if (user && privdrop_lookup(user, &pu, err, sizeof err) < 0) {
+        fprintf(stderr, "steerd: %s\n", err);
+        snapshot_free(&s);
         return 1;
     }
     if (check) {
@@ -173,10 +189,12 @@ int main(int argc, char **argv)
     struct dns_server *srv = NULL;
     struct control_server *ctl = NULL;
     static const struct control_hooks hooks = { NULL, ctl_view, ctl_reload };
-    if (health_engine_new(s->health, s->targets, snapshot_provider_count(s), &g_health, err,
+    /* DNS sockets as root, then (-u) everything else as the user: see steerd/privdrop.h */
+    if (!(srv = dns_server_bind(&s->cfg.server, &g_view, err, sizeof err)) ||
+        (user && steerd_privdrop(&pu, path, s, &ccfg, err, sizeof err) < 0) ||
+        health_engine_new(s->health, s->targets, snapshot_provider_count(s), &g_health, err,
                           sizeof err) != HEALTH_OK ||
         snapshot_activate(s, NULL, health_engine_slot(g_health), err, sizeof err) < 0 ||
-        !(srv = dns_server_bind(&s->cfg.server, &g_view, err, sizeof err)) ||
         dns_server_start(srv, err, sizeof err) < 0 ||
         (ccfg.configured && !(ctl = control_start(&ccfg, g_health, &hooks, STEER_VERSION, err, sizeof err)))) {
         log_err("%s", err);
@@ -188,8 +206,8 @@ int main(int argc, char **argv)
     }
     char a[64];
     net_addr_format(&s->cfg.server.listen[0].addr, a, sizeof a);
-    log_info("steerd %s serving %zu zones on %u addresses (first %s port %u)", STEER_VERSION, s->db->nzones,
-             s->cfg.server.nlisten, a, s->cfg.server.listen[0].port);
+    log_info("steerd %s serving %zu zones on %u addresses (first %s port %u)%s%s", STEER_VERSION, s->db->nzones,
+             s->cfg.server.nlisten, a, s->cfg.server.listen[0].port, user ? " as user " : "", user ? user : "");
     for (;;) {
         int sig;
         if (sigwait(&set, &sig) != 0)

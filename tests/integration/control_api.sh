@@ -141,7 +141,7 @@ expect_eq "explain of a name that is not steered -> 404" "$c" 404
 "$BIN/steerctl" -s 127.0.0.1:$CTL weight eu-pop lots 2>/dev/null; expect_eq "steerctl weight NAME lots exits 2" "$?" 2
 "$BIN/steerctl" -s 127.0.0.1:$CTL frobnicate 2>/dev/null; expect_eq "steerctl unknown command exits 2" "$?" 2
 "$BIN/steerctl" -s 127.0.0.1:15999 status 2>"$TMP/err"; rc=$?
-expect_match "steerctl with nothing listening exits 2" "$rc $(cat "$TMP/err")" '^2 .*cannot connect'
+expect_match "steerctl with nothing listening exits 3" "$rc $(cat "$TMP/err")" '^3 .*cannot connect'
 ctl up no-such-cdn 2>"$TMP/err"; rc=$?
 expect_match "steerctl up of an unknown provider exits 1 (404)" "$rc $(cat "$TMP/err")" '^1 .*404'
 
@@ -175,11 +175,15 @@ c=$(code "$API/v1/explain?name=www.cdn.example.test&client=192.0.2.1&ecs=10.99.1
 expect_eq "GET /v1/explain 200" "$c" 200
 ex=$(cat "$TMP/body")
 expect_match "explain shows the matching cidr rule" "$ex" '10\.99\.0\.0/16'
-out=$(ctl explain www.cdn.example.test 10.1.2.3 --qtype A); rc=$?; out=$(printf '%s' "$out" | tr -d '\n')
-expect_match "steerctl explain exits 0 and names us-pop (eu-pop drained)" "$rc $out" '^0 .*"provider": "us-pop"'
-expect_match "steerctl explain names the default rule" "$out" 'default'
-out=$(ctl explain www.cdn.example.test 10.1.2.3 --ecs 10.99.0.0/16 --qtype AAAA); rc=$?; out=$(printf '%s' "$out" | tr -d '\n')
-expect_match "steerctl explain with ECS and AAAA: forced-down fastly, failed open" "$rc $out" '^0 .*"failed_open": true.*"provider": "fastly"'
+out=$(ctl explain www.cdn.example.test 10.1.2.3 --qtype A); rc=$?; out=$(printf '%s' "$out" | tr '\n' '|')
+expect_match "steerctl explain (table) exits 0 and chooses us-pop (eu-pop drained)" "$rc $out" '^0 .*\|chosen +us-pop \(rule 1, pool both\)'
+expect_match "steerctl explain table: the default rule matched" "$out" '\|rule 1 +default +match\|'
+expect_match "steerctl explain table: drained eu-pop not eligible, us-pop marked chosen" "$out" '\|  eu-pop +[0-9]+ +0 +[a-z]+ +drain +no +[^|]*\|\* us-pop +[0-9]+ +[0-9]+ +[a-z]+ +force-up +yes'
+expect_match "steerctl explain table: ttl and ECS scope" "$out" '\|ttl +[0-9]+[^|]*\|scope +/[0-9]+$'
+out=$(ctl --json explain www.cdn.example.test 10.1.2.3 --qtype A | python3 -c 'import json,sys; a=json.load(sys.stdin)["explain"]["answer"]; print(a["provider"], a["pool"])')
+expect_eq "steerctl --json explain is the server's JSON" "$out" "us-pop both"
+out=$(ctl explain www.cdn.example.test 10.1.2.3 --ecs 10.99.0.0/16 --qtype AAAA); rc=$?; out=$(printf '%s' "$out" | tr '\n' '|')
+expect_match "steerctl explain with ECS and AAAA: forced-down fastly, failed open" "$rc $out" '^0 name .*type AAAA +client 10\.99\.0\.0/16 \(ECS\).*FAIL-OPEN.*\|chosen +fastly .*\|ttl +[0-9]+ \(degraded, failed open\)'
 
 # ---- overrides persist across a restart (state file)
 stop_pid $STEERD
