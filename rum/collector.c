@@ -231,7 +231,7 @@ static void reject(struct rum_collector *c, struct evhttp_request *req, enum rum
     reply(req, code, why, "text/plain", body);
 }
 
-static void accept_beacon(struct rum_collector *c, const struct net_addr *client, size_t n)
+void rum_collector_ingest(struct rum_collector *c, const struct net_addr *client, const struct rum_meas *m, size_t n)
 {
     struct rum_geo g = { 0 };
     if (c->geo && client->family) {
@@ -242,10 +242,10 @@ static void accept_beacon(struct rum_collector *c, const struct net_addr *client
         rum_geo_from(&loc, &asn, &g);
     }
     for (size_t i = 0; i < n; i++) {
-        rum_agg_add(c->agg, &g, &c->meas[i]);
-        INC(c->kind[c->meas[i].kind]);
-        if (c->meas[i].provider < RUM_COUNTED_PROVIDERS)
-            INC(c->per_prov[c->meas[i].provider]);
+        rum_agg_add(c->agg, &g, &m[i]);
+        INC(c->kind[m[i].kind]);
+        if (m[i].provider < RUM_COUNTED_PROVIDERS)
+            INC(c->per_prov[m[i].provider]);
     }
     INC(c->beacons);
     atomic_fetch_add_explicit(&c->measurements, n, memory_order_relaxed);
@@ -300,7 +300,7 @@ static void handle_beacon(struct rum_collector *c, struct evhttp_request *req, e
         reject(c, req, r);
         return;
     }
-    accept_beacon(c, &client, n);
+    rum_collector_ingest(c, &client, c->meas, n);
     reply(req, 204, "No Content", NULL, NULL);
 }
 

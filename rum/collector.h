@@ -72,6 +72,13 @@ void rum_collector_stop(struct rum_collector *c);
 /* Stops and frees everything, including the published table; *c = NULL. */
 void rum_collector_free(struct rum_collector **c);
 
+/* Adds n validated measurements (rum_beacon_parse_*, or built by a tool)
+ * from one client as an accepted beacon: the client's geo buckets, the
+ * aggregate, the counters. The HTTP handler calls it on the collector
+ * thread; tools without HTTP (the simulator) call it as the owner, before
+ * start. The next recompute publishes the effect. */
+void rum_collector_ingest(struct rum_collector *c, const struct net_addr *client, const struct rum_meas *m,
+                          size_t n);
 /* Current score table (inside an RCU read-side section), or NULL. */
 const struct steer_rum_table *rum_collector_table(struct rum_collector *c);
 /* The aggregate, for CSV import before start (owner thread only). */
