@@ -4,10 +4,11 @@
  *
  * Privileges: server_new() binds every listener (ports 80/443 need root)
  * and opens what may be readable only by root (TLS keys) or created by root
- * (the access log); then -u / `user:` drops to the user (common/privdrop.h)
- * before the event loop handles any request. The disk cache directory and
- * the access log are written later, as the user: both are checked at
- * startup. The disk writer thread already exists at the drop; glibc applies
+ * (the access log, then handed to the user); then -u / `user:` drops to the
+ * user (common/privdrop.h) before the event loop handles any request. The
+ * disk cache directory is written later, as the user: it must be the
+ * user's (checked at startup); the subdirectories edged creates in it as
+ * root are handed to the user. The disk writer thread already exists at the drop; glibc applies
  * the new IDs to every thread, and it has no work before the loop runs.
  *
  * Signals: INT/TERM stop. HUP reopens the access log (log rotation); the
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -68,17 +70,41 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 }
 
 /* Switches to the user after the listeners exist, then checks what edged
- * writes later. Returns 0 or -1 with err. */
-static int drop_privileges(const struct edge_config *cfg, const struct privdrop_user *u, char *err,
-                           size_t errlen)
+ * writes later. The access log, opened (maybe created) as root, is handed
+ * to the user first, so that a SIGHUP without rotation can reopen it; its
+ * directory must be writable for a rotated log to be created anew, which
+ * is only warned about (the old file keeps being written). Returns 0 or -1
+ * with err. */
+static int drop_privileges(struct edged *ed, const struct privdrop_user *u, char *err, size_t errlen)
 {
+    /* the disk tier's own subdirectories (edge/disk.c, disk_open), created
+     * by it as root when missing; the writer thread fills them later */
+    static const char *const disk_sub[] = { "", "/objects", "/tmp" };
+    const struct edge_config *cfg = ed->cfg;
+    char p[EDGE_PATH_MAX + 16];
+    bool log_file = ed->access_log && ed->access_log != stdout;
+    if (log_file && fchown(fileno(ed->access_log), u->uid, u->gid) != 0) {
+        snprintf(err, errlen, "access_log %s: chown to %s: %s", cfg->access_log, u->name, strerror(errno));
+        return -1;
+    }
+    for (size_t i = 1; cfg->disk_dir[0] && i < sizeof disk_sub / sizeof *disk_sub; i++) {
+        struct stat st;
+        snprintf(p, sizeof p, "%s%s", cfg->disk_dir, disk_sub[i]);
+        if (stat(p, &st) == 0 && st.st_uid == 0 && chown(p, u->uid, u->gid) != 0) {
+            snprintf(err, errlen, "cache.disk.dir %s: chown to %s: %s", p, u->name, strerror(errno));
+            return -1;
+        }
+    }
     if (privdrop_apply(u, err, errlen) != PRIVDROP_OK)
         return -1;
-    if (cfg->disk_dir[0] && privdrop_check_dir_writable("cache.disk.dir", cfg->disk_dir, err, errlen) != PRIVDROP_OK)
-        return -1;
-    if (cfg->access_log[0] && strcmp(cfg->access_log, "-") != 0 &&
-        privdrop_check_file_writable("access_log", cfg->access_log, err, errlen) != PRIVDROP_OK)
-        return -1;
+    for (size_t i = 0; cfg->disk_dir[0] && i < sizeof disk_sub / sizeof *disk_sub; i++) {
+        snprintf(p, sizeof p, "%s%s", cfg->disk_dir, disk_sub[i]);
+        if (privdrop_check_dir_writable("cache.disk.dir", p, err, errlen) != PRIVDROP_OK)
+            return -1;
+    }
+    char why[1024];
+    if (log_file && privdrop_check_file_writable("access_log", cfg->access_log, why, sizeof why) != PRIVDROP_OK)
+        log_warn("%s: after a log rotation SIGHUP cannot create the new file (the old one stays in use)", why);
     return 0;
 }
 
@@ -140,7 +166,7 @@ int main(int argc, char **argv)
     if (cfg->log_syslog)
         log_use_syslog("edged");
     struct server *sv = server_new(cfg, err, sizeof err);
-    if (!sv || (user && drop_privileges(cfg, &pu, err, sizeof err) != 0)) {
+    if (!sv || (user && drop_privileges(server_edged(sv), &pu, err, sizeof err) != 0)) {
         fprintf(stderr, "edged: %s\n", err);
         server_free(&sv);
         free(cfg);
