@@ -85,6 +85,14 @@ $(eval $(call build_rules,$(REL),$(OPT)))
 $(eval $(call build_rules,$(ASAN),$(ASAN_FLAGS)))
 -include $(shell find build -name '*.d' 2>/dev/null)
 
+# Status page (control/status.c): control/assets/* embedded as C arrays.
+CONTROL_ASSETS = $(sort $(wildcard control/assets/*))
+build/gen/control_assets.h: $(CONTROL_ASSETS)
+	@mkdir -p $(dir $@)
+	@for f in $(CONTROL_ASSETS); do printf 'static const unsigned char asset_%s[] = {\n' \
+	  $$(basename $$f | tr -c 'A-Za-z0-9\n' _); xxd -i < $$f; printf '};\n'; done > $@.tmp && mv $@.tmp $@
+$(REL)/obj/control/status.o $(ASAN)/obj/control/status.o: build/gen/control_assets.h
+
 .PHONY: all asan test demo deps fuzz clean
 .DEFAULT_GOAL := all
 
@@ -117,6 +125,7 @@ $(foreach t,$(FUZZ_NAMES),$(eval \
 build/fuzz/$(t): tests/fuzz/$(t).c $(call fuzz_srcs,$(call unit_dir,$(t))) ; \
 	@mkdir -p build/fuzz && clang $(CSTD) -Wall -Wextra -Werror -Wno-unused-parameter -I. -pthread $(PKGCFLAGS) $(FUZZ_FLAGS) -o $$@ $$^ $(LIBS)))
 fuzz: $(addprefix build/fuzz/,$(FUZZ_NAMES))
+$(addprefix build/fuzz/,$(FUZZ_NAMES)): | build/gen/control_assets.h
 
 clean:
 	rm -rf build bin

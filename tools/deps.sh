@@ -8,7 +8,8 @@ libfyaml-dev libjansson-dev liburcu-dev libcmocka-dev
 libmaxmind-db-writer-perl mmdb-bin
 knot-dnsutils ldnsutils dnsutils curl openssl procps iproute2 python3
 dnsperf gdnsd wrk nginx-light
-chromium"
+chromium
+xxd"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

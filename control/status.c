@@ -1,0 +1,475 @@
+/* control/status.c: the status page (GET / and /status, its CSS and JS)
+ * and the two read endpoints it polls besides /v1/providers and /metrics:
+ *
+ *   GET /v1/names   zones and steered names: rules (regions), their pool
+ *                   chains, pools with policy, fallback and member weights
+ *   GET /v1/rum     per provider, the RUM score table's continent and global
+ *                   buckets: samples, success ratio, p50/p95, cost, trusted
+ *
+ * Runs on the control thread only (control/server.c routes here). Snapshot
+ * data is read inside the thread's RCU read section through the view hook
+ * and copied into JSON before the section ends, like the other endpoints.
+ *
+ * The assets are the files of control/assets/, embedded at build time (the Makefile
+ * turns them into build/gen/control_assets.h with xxd -i); nothing is read
+ * from disk and the page loads nothing from elsewhere, which the
+ * Content-Security-Policy (default-src 'self') enforces in the browser.
+ * Each asset gets a strong ETag (FNV-1a 64 of its bytes, computed once) so
+ * a browser revalidating with If-None-Match gets 304 without a body;
+ * Cache-Control: no-cache makes it revalidate every time, so a new steerd
+ * binary is picked up on the next load.
+ *
+ * The names endpoint reads the compiled policy's rules and pools through
+ * steering/internal.h: steering.h has no accessors for them yet (see the
+ * "policy structure" section; it is the only place that does). */
+#define _LGPL_SOURCE
+#include "control/control.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <urcu/urcu-memb.h>
+
+#include "rum/scores.h"
+#include "steering/internal.h"
+
+#include "build/gen/control_assets.h"
+
+/* ------------------------------------------------------------ types */
+
+struct asset {
+    const char *path;          /* request path */
+    const char *type;          /* Content-Type */
+    const unsigned char *data;
+    size_t len;
+};
+
+/* "/" and "/status" are the same page. */
+static const struct asset assets[] = {
+    { "/", "text/html; charset=utf-8", asset_status_html, sizeof asset_status_html },
+    { "/status", "text/html; charset=utf-8", asset_status_html, sizeof asset_status_html },
+    { "/status.css", "text/css; charset=utf-8", asset_status_css, sizeof asset_status_css },
+    { "/status.js", "text/javascript; charset=utf-8", asset_status_js, sizeof asset_status_js },
+};
+#define NASSETS (sizeof assets / sizeof assets[0])
+
+#define ETAG_LEN 19                 /* '"' + 16 hex digits + '"' + NUL */
+static char etags[NASSETS][ETAG_LEN];
+static pthread_once_t etags_once = PTHREAD_ONCE_INIT;
+
+/* What the page may load and run: only this origin; no framing, no forms,
+ * no <base> tricks. The page's styles and scripts are files, not inline. */
+#define STATUS_CSP "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+/* Continent codes (geo/geo.h) and the region names the page shows. */
+static const struct {
+    char code[3];
+    const char *name;
+} continents[] = {
+    { "AF", "africa" }, { "AN", "antarctica" }, { "AS", "asia" },       { "EU", "europe" },
+    { "NA", "north-america" }, { "OC", "oceania" }, { "SA", "south-america" },
+};
+#define NCONTINENTS (sizeof continents / sizeof continents[0])
+
+/* ------------------------------------------------------------ replies */
+
+static void common_headers(struct evkeyvalq *h)
+{
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+}
+
+static void reply_json(struct evhttp_request *req, int code, json_t *body)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", "application/json");
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    common_headers(h);
+    /* 6 significant digits: latencies and ratios, not float noise */
+    char *text = body ? json_dumps(body, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(6)) : NULL;
+    json_decref(body);
+    struct evbuffer *b = evbuffer_new();
+    if (!text || !b || evbuffer_add(b, text, strlen(text)) < 0 || evbuffer_add(b, "\n", 1) < 0) {
+        free(text);
+        if (b)
+            evbuffer_free(b);
+        evhttp_send_error(req, 500, NULL);
+        return;
+    }
+    free(text);
+    evhttp_send_reply(req, code, NULL, b);
+    evbuffer_free(b);
+}
+
+static void reply_error(struct evhttp_request *req, int code, const char *msg)
+{
+    reply_json(req, code, json_pack("{s:s}", "error", msg));
+}
+
+/* ------------------------------------------------------------ assets */
+
+static void compute_etags(void)
+{
+    for (size_t i = 0; i < NASSETS; i++) {
+        uint64_t h = 14695981039346656037ull;   /* FNV-1a 64 offset basis */
+        for (size_t k = 0; k < assets[i].len; k++)
+            h = (h ^ assets[i].data[k]) * 1099511628211ull;
+        snprintf(etags[i], sizeof etags[i], "\"%016llx\"", (unsigned long long)h);
+    }
+}
+
+/* True if an If-None-Match value matches etag: "*", or a comma-separated
+ * list of entity tags compared weakly (RFC 9110 13.1.2: W/ is ignored).
+ * The header is bounded by CONTROL_MAX_HEADERS, and the scan by its length. */
+bool control_etag_matches(const char *inm, const char *etag)
+{
+    size_t elen = strlen(etag);
+    const char *p = inm;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (!*p)
+            break;
+        const char *start = p;
+        while (*p && *p != ',')
+            p++;
+        const char *end = p;
+        while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        if (end - start == 1 && *start == '*')
+            return true;
+        if (end - start > 2 && start[0] == 'W' && start[1] == '/')
+            start += 2;
+        if ((size_t)(end - start) == elen && !memcmp(start, etag, elen))
+            return true;
+    }
+    return false;
+}
+
+static void serve_asset(struct evhttp_request *req, size_t i)
+{
+    pthread_once(&etags_once, compute_etags);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", assets[i].type);
+    evhttp_add_header(h, "Cache-Control", "no-cache");
+    evhttp_add_header(h, "ETag", etags[i]);
+    evhttp_add_header(h, "Content-Security-Policy", STATUS_CSP);
+    evhttp_add_header(h, "X-Frame-Options", "DENY");
+    common_headers(h);
+    const char *inm = evhttp_find_header(evhttp_request_get_input_headers(req), "If-None-Match");
+    if (inm && control_etag_matches(inm, etags[i])) {
+        evhttp_send_reply(req, 304, "Not Modified", NULL);
+        return;
+    }
+    struct evbuffer *b = evbuffer_new();
+    /* by reference: the bytes are static, no copy per request */
+    if (!b || evbuffer_add_reference(b, assets[i].data, assets[i].len, NULL, NULL) < 0) {
+        if (b)
+            evbuffer_free(b);
+        evhttp_send_error(req, 500, NULL);
+        return;
+    }
+    evhttp_send_reply(req, 200, "OK", b);
+    evbuffer_free(b);
+}
+
+/* ------------------------------------------------------------ policy structure */
+
+static const char *policy_kind_name(enum steer_policy_kind k)
+{
+    switch (k) {
+    case STEER_POL_WEIGHTED: return "weighted";
+    case STEER_POL_CLOSEST: return "closest";
+    case STEER_POL_FAILOVER: return "failover";
+    case STEER_POL_RUM: return "rum";
+    }
+    return "?";
+}
+
+static const char *continent_name(const char *code)
+{
+    for (size_t i = 0; i < NCONTINENTS; i++)
+        if (!strcmp(continents[i].code, code))
+            return continents[i].name;
+    return code;
+}
+
+/* Appends printf output to buf (size > 0) at *o, keeping it terminated;
+ * output that does not fit is cut. */
+__attribute__((format(printf, 4, 5))) static void append(char *buf, size_t size, size_t *o, const char *fmt, ...)
+{
+    if (*o >= size - 1)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(buf + *o, size - *o, fmt, ap);
+    va_end(ap);
+    if (w > 0)
+        *o = (size_t)w < size - *o ? *o + (size_t)w : size - 1;
+}
+
+/* The rule's match as text: "continent AS,OC country DE cidr 10.0.0.0/8". */
+static json_t *rule_match_text(const struct srule *r)
+{
+    if (r->is_default)
+        return json_string("default");
+    char buf[512] = "";
+    size_t o = 0;
+    for (size_t i = 0; i < r->ncont; i++)
+        append(buf, sizeof buf, &o, "%s%s", i ? "," : o ? " continent " : "continent ", r->cont[i]);
+    for (size_t i = 0; i < r->ncountry; i++)
+        append(buf, sizeof buf, &o, "%s%s", i ? "," : o ? " country " : "country ", r->country[i]);
+    for (size_t i = 0; i < r->nsub; i++)
+        append(buf, sizeof buf, &o, "%s%s-%s", i ? "," : o ? " subdivision " : "subdivision ", r->sub[i].cc,
+               r->sub[i].sub);
+    for (size_t i = 0; i < r->nasn; i++)
+        append(buf, sizeof buf, &o, "%s%u", i ? "," : o ? " asn " : "asn ", r->asn[i]);
+    for (size_t i = 0; i < r->ncidr; i++) {
+        char t[64];
+        net_prefix_format(&r->cidr[i], t, sizeof t);
+        append(buf, sizeof buf, &o, "%s%s", i ? "," : o ? " cidr " : "cidr ", t);
+    }
+    return json_string(buf);
+}
+
+/* The region name the page shows: "default", the continents' names joined
+ * by "+" ("asia+oceania") when the rule matches only continents, else the
+ * match text. */
+static json_t *rule_label(const struct srule *r)
+{
+    if (r->is_default)
+        return json_string("default");
+    if (!r->ncont || r->ncountry || r->nsub || r->nasn || r->ncidr)
+        return rule_match_text(r);
+    char buf[256] = "";
+    size_t o = 0;
+    for (size_t i = 0; i < r->ncont; i++)
+        append(buf, sizeof buf, &o, "%s%s", i ? "+" : "", continent_name(r->cont[i]));
+    return json_string(buf);
+}
+
+static const char *first_pool(const struct steer_name *n, size_t i)
+{
+    const struct srule *r = &n->rules[i];
+    return r->nchain && r->chain[0] < n->npools ? n->pools[r->chain[0]].name : "";
+}
+
+/* The `rule` label of steer_answers_total (steerd/metrics.c): the rule's
+ * first pool, with "#index" when an earlier rule starts with the same pool. */
+static json_t *rule_metric_label(const struct steer_name *n, size_t i)
+{
+    const char *first = first_pool(n, i);
+    for (size_t q = 0; q < i; q++)
+        if (!strcmp(first_pool(n, q), first))
+            return json_sprintf("%s#%zu", first, i);
+    return json_string(first);
+}
+
+static json_t *rule_json(const struct steer_name *n, size_t i)
+{
+    const struct srule *r = &n->rules[i];
+    json_t *conts = json_array(), *chain = json_array();
+    for (size_t k = 0; k < r->ncont; k++)
+        json_array_append_new(conts, json_string(r->cont[k]));
+    for (unsigned k = 0; k < r->nchain && k < STEER_MAX_CHAIN; k++)
+        if (r->chain[k] < n->npools)
+            json_array_append_new(chain, json_string(n->pools[r->chain[k]].name));
+    return json_pack("{s:I,s:o,s:o,s:o,s:b,s:o,s:o}", "index", (json_int_t)i, "label", rule_label(r), "metric_label",
+                     rule_metric_label(n, i), "match", rule_match_text(r), "default", r->is_default, "continents",
+                     conts, "pools", chain);
+}
+
+static json_t *pool_json(const struct steer_policy *p, const struct steer_name *n, size_t i)
+{
+    const struct spool *pl = &n->pools[i];
+    json_t *mem = json_array();
+    for (size_t k = 0; k < pl->nmem; k++) {
+        uint16_t id = pl->mem[k].prov;
+        json_array_append_new(mem, json_pack("{s:s,s:I}", "provider", id < p->nprov ? p->prov[id].name : "?",
+                                             "weight", (json_int_t)pl->mem[k].weight));
+    }
+    json_t *fb = pl->fallback >= 0 && (size_t)pl->fallback < n->npools ? json_string(n->pools[pl->fallback].name)
+                                                                      : json_null();
+    return json_pack("{s:s,s:s,s:o,s:o}", "name", pl->name, "policy", policy_kind_name(pl->kind), "fallback", fb,
+                     "members", mem);
+}
+
+/* Providers used by any pool of the name, in first-use order. */
+static json_t *name_providers(const struct steer_policy *p, const struct steer_name *n)
+{
+    json_t *arr = json_array();
+    uint8_t seen[STEER_MAX_PROVIDERS / 8] = { 0 };
+    for (size_t i = 0; i < n->npools; i++)
+        for (size_t k = 0; k < n->pools[i].nmem; k++) {
+            uint16_t id = n->pools[i].mem[k].prov;
+            if (id >= p->nprov || id >= STEER_MAX_PROVIDERS || (seen[id / 8] & (1u << (id % 8))))
+                continue;
+            seen[id / 8] |= (uint8_t)(1u << (id % 8));
+            json_array_append_new(arr, json_string(p->prov[id].name));
+        }
+    return arr;
+}
+
+/* The zone (from the view) a steered name lives in: longest suffix match. */
+static json_t *name_zone(const struct control_view *v, const char *name)
+{
+    size_t nl = strlen(name), best = 0;
+    const char *zone = NULL;
+    if (nl && name[nl - 1] == '.')
+        nl--;
+    for (size_t i = 0; i < v->nzones; i++) {
+        const char *z = v->zone_name(v->snap, i);
+        size_t zl = strlen(z);
+        if (zl && z[zl - 1] == '.')
+            zl--;
+        if (zl > nl || zl < best || strncasecmp(name + nl - zl, z, zl))
+            continue;
+        if (zl < nl && name[nl - zl - 1] != '.')
+            continue;
+        best = zl;
+        zone = z;
+    }
+    return zone ? json_string(zone) : json_null();
+}
+
+static json_t *name_json(const struct control_view *v, const struct steer_name *n)
+{
+    const struct steer_policy *p = v->policy;
+    json_t *rules = json_array(), *pools = json_array();
+    for (size_t i = 0; i < n->nrules; i++)
+        json_array_append_new(rules, rule_json(n, i));
+    for (size_t i = 0; i < n->npools; i++)
+        json_array_append_new(pools, pool_json(p, n, i));
+    return json_pack("{s:s,s:o,s:I,s:I,s:b,s:o,s:o,s:o}", "name", n->text, "zone", name_zone(v, n->text), "ttl",
+                     (json_int_t)n->ttl, "degraded_ttl", (json_int_t)n->degraded_ttl, "apex", n->apex, "rules",
+                     rules, "pools", pools, "providers", name_providers(p, n));
+}
+
+static json_t *provider_json(const struct steer_policy *p, size_t id)
+{
+    const struct sprov *sp = &p->prov[id];
+    json_t *o = json_pack("{s:s,s:s}", "name", sp->name, "type", sp->type == STEER_PROV_CDN ? "cdn" : "pop");
+    if (sp->type == STEER_PROV_CDN)
+        json_object_set_new(o, "cname", json_string(sp->cname));
+    if (sp->has_coords) {
+        json_object_set_new(o, "lat", json_real(sp->lat));
+        json_object_set_new(o, "lon", json_real(sp->lon));
+    }
+    return o;
+}
+
+/* ------------------------------------------------------------ endpoints */
+
+static void get_names(const struct control_hooks *hooks, struct evhttp_request *req)
+{
+    json_t *zones = json_array(), *names = json_array(), *provs = json_array();
+    struct control_view v;
+    urcu_memb_read_lock();
+    hooks->view(hooks->ctx, &v);
+    for (size_t i = 0; i < v.nzones; i++)
+        json_array_append_new(zones, json_string(v.zone_name(v.snap, i)));
+    if (v.policy) {
+        for (size_t i = 0; i < v.policy->nnames; i++)
+            json_array_append_new(names, name_json(&v, &v.policy->names[i]));
+        for (size_t i = 0; i < v.policy->nprov; i++)
+            json_array_append_new(provs, provider_json(v.policy, i));
+    }
+    urcu_memb_read_unlock();
+    reply_json(req, 200,
+               json_pack("{s:I,s:o,s:o,s:o}", "generation", (json_int_t)v.generation, "zones", zones, "names",
+                         names, "providers", provs));
+}
+
+static json_t *finite_or_null(double x)
+{
+    return isfinite(x) ? json_real(x) : json_null();
+}
+
+static json_t *score_json(const char *bucket, enum rum_level lvl, const struct rum_score *s)
+{
+    return json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:b}", "bucket", bucket, "level", rum_level_name(lvl),
+                     "samples", finite_or_null(s->samples), "success", finite_or_null(s->success), "p50_ms",
+                     finite_or_null(s->p50), "p95_ms", finite_or_null(s->p95), "cost_ms", finite_or_null(s->cost),
+                     "trusted", s->trusted);
+}
+
+/* Continent and global buckets of one provider. rum_table_score answers
+ * for a client's geo: with only a continent set it returns that bucket when
+ * it is trusted, or when it has data and the global bucket is not trusted;
+ * a continent bucket hidden behind a trusted global one is left out (the
+ * page shows global for it, which is what the decision would use when the
+ * continent cannot decide). */
+static json_t *provider_rum(const struct steer_rum_table *t, uint16_t id)
+{
+    json_t *arr = json_array();
+    struct rum_score s;
+    for (size_t i = 0; i < NCONTINENTS; i++) {
+        struct rum_geo g = { 0 };
+        memcpy(g.continent, continents[i].code, sizeof g.continent);
+        if (rum_table_score(t, &g, id, &s) != RUM_LVL_CONTINENT)
+            continue;
+        char key[32];
+        snprintf(key, sizeof key, "continent:%s", continents[i].code);
+        json_t *o = score_json(key, RUM_LVL_CONTINENT, &s);
+        json_object_set_new(o, "continent", json_string(continents[i].code));
+        json_array_append_new(arr, o);
+    }
+    struct rum_geo none = { 0 };
+    if (rum_table_score(t, &none, id, &s) == RUM_LVL_GLOBAL)
+        json_array_append_new(arr, score_json("global", RUM_LVL_GLOBAL, &s));
+    return arr;
+}
+
+static void get_rum(const struct control_hooks *hooks, struct evhttp_request *req)
+{
+    json_t *provs = json_array(), *table = json_null();
+    struct control_view v;
+    urcu_memb_read_lock();
+    hooks->view(hooks->ctx, &v);
+    const struct steer_rum_table *t = v.in.rum;
+    if (t)
+        table = json_pack("{s:I,s:I,s:I}", "version", (json_int_t)rum_table_version(t), "built_ms",
+                          (json_int_t)rum_table_built_ms(t), "buckets", (json_int_t)rum_table_bucket_count(t));
+    for (size_t i = 0; v.policy && i < v.policy->nprov && i <= UINT16_MAX; i++)
+        json_array_append_new(provs, json_pack("{s:s,s:o}", "name", v.policy->prov[i].name, "buckets",
+                                               t ? provider_rum(t, (uint16_t)i) : json_array()));
+    urcu_memb_read_unlock();
+    reply_json(req, 200,
+               json_pack("{s:I,s:o,s:o}", "generation", (json_int_t)v.generation, "table", table, "providers",
+                         provs));
+}
+
+/* ------------------------------------------------------------ routing */
+
+bool control_status_serve(const struct control_hooks *hooks, struct evhttp_request *req, const char *path)
+{
+    int which = -1;   /* asset index, or NASSETS + 0 (names) / + 1 (rum) */
+    for (size_t i = 0; i < NASSETS; i++)
+        if (!strcmp(path, assets[i].path))
+            which = (int)i;
+    if (!strcmp(path, "/v1/names"))
+        which = (int)NASSETS;
+    else if (!strcmp(path, "/v1/rum"))
+        which = (int)NASSETS + 1;
+    if (which < 0)
+        return false;
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
+        reply_error(req, 405, "method not allowed");
+        return true;
+    }
+    if (which < (int)NASSETS)
+        serve_asset(req, (size_t)which);
+    else if (which == (int)NASSETS)
+        get_names(hooks, req);
+    else
+        get_rum(hooks, req);
+    return true;
+}
