@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <urcu/urcu-memb.h>
 
@@ -35,6 +36,7 @@
 struct udp_thread {
     struct dns_server *srv;
     int fd;
+    unsigned index;           /* dns_io_thread of this thread */
     pthread_t tid;
     bool started;
     struct dns_stats stats;
@@ -54,6 +56,7 @@ struct tcp_conn {
 
 struct tcp_thread {
     struct dns_server *srv;
+    unsigned index;           /* dns_io_thread of this thread */
     struct event_base *base;
     int lfds[DNS_MAX_LISTEN];
     struct event lev[DNS_MAX_LISTEN];
@@ -78,11 +81,74 @@ struct dns_server {
     unsigned ntcp;
 };
 
-#define STAT_INC(s, f) atomic_store_explicit(&(s)->f, atomic_load_explicit(&(s)->f, memory_order_relaxed) + 1, \
-                                             memory_order_relaxed)
+#define STAT_ADD(s, f, n) atomic_store_explicit(&(s)->f, atomic_load_explicit(&(s)->f, memory_order_relaxed) + (n), \
+                                                memory_order_relaxed)
+#define STAT_INC(s, f) STAT_ADD(s, f, 1)
 
-static void count_result(struct dns_stats *st, const struct dns_result *res)
+_Thread_local unsigned dns_io_thread = DNS_NOT_IO_THREAD;
+
+const uint32_t dns_lat_bounds_ns[DNS_LAT_BOUNDS] = {
+    10000, 25000, 50000, 100000, 250000, 500000,
+    1000000, 2500000, 5000000, 10000000, 25000000, 100000000 };
+
+static const char *const qt_names[DNS_QT_N] = {
+    "A", "NS", "CNAME", "SOA", "PTR", "MX", "TXT", "AAAA", "SRV", "NAPTR", "DS", "DNSKEY",
+    "SVCB", "HTTPS", "CAA", "IXFR", "AXFR", "ANY", "other" };
+
+const char *dns_qt_index_name(unsigned i)
 {
+    return i < DNS_QT_N ? qt_names[i] : "other";
+}
+
+static unsigned qt_index(const struct dns_query *q)
+{
+    if (!q->question_ok)
+        return DNS_QT_OTHER;
+    switch (q->qtype) {
+    case 1: return DNS_QT_A;
+    case 2: return DNS_QT_NS;
+    case 5: return DNS_QT_CNAME;
+    case 6: return DNS_QT_SOA;
+    case 12: return DNS_QT_PTR;
+    case 15: return DNS_QT_MX;
+    case 16: return DNS_QT_TXT;
+    case 28: return DNS_QT_AAAA;
+    case 33: return DNS_QT_SRV;
+    case 35: return DNS_QT_NAPTR;
+    case 43: return DNS_QT_DS;
+    case 48: return DNS_QT_DNSKEY;
+    case 64: return DNS_QT_SVCB;
+    case 65: return DNS_QT_HTTPS;
+    case 257: return DNS_QT_CAA;
+    case 251: return DNS_QT_IXFR;
+    case 252: return DNS_QT_AXFR;
+    case 255: return DNS_QT_ANY;
+    default: return DNS_QT_OTHER;
+    }
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* n answers that took span_ns from receipt to send. */
+static void count_latency(struct dns_stats *st, unsigned n, uint64_t span_ns)
+{
+    if (!n)
+        return;
+    unsigned b = 0;
+    while (b < DNS_LAT_BOUNDS && span_ns > dns_lat_bounds_ns[b])
+        b++;
+    STAT_ADD(st, lat[b], n);
+    STAT_ADD(st, lat_sum_ns, span_ns * n);
+}
+
+static void count_result(struct dns_stats *st, int transport, const struct dns_query *q, const struct dns_result *res)
+{
+    STAT_INC(st, qtype[transport][qt_index(q)]);
     if (res->dropped) {
         STAT_INC(st, dropped);
         return;
@@ -169,6 +235,7 @@ static void *udp_main(void *arg)
 {
     struct udp_thread *t = arg;
     struct dns_server *srv = t->srv;
+    dns_io_thread = t->index;
     urcu_memb_register_thread();
     static _Thread_local uint8_t rx[UDP_BATCH][UDP_RX_SIZE];
     static _Thread_local uint8_t tx[UDP_BATCH][UDP_TX_MAX + DNS_RESPONSE_SLACK];
@@ -191,6 +258,7 @@ static void *udp_main(void *arg)
                 STAT_INC(&t->stats, io_errors);
             continue;
         }
+        uint64_t t0 = mono_ns();
         unsigned ns = 0;
         urcu_memb_read_lock();
         const struct dns_view *v = rcu_dereference(*srv->view_ref);
@@ -200,7 +268,7 @@ static void *udp_main(void *arg)
             net_addr_from_sockaddr((struct sockaddr *)&peers[i], &c.addr, NULL);
             struct dns_result res;
             size_t len = dns_respond(v, rx[i], rmsg[i].msg_len, &c, &q, tx[ns], sizeof tx[ns], &res);
-            count_result(&t->stats, &res);
+            count_result(&t->stats, DNS_TR_UDP, &q, &res);
             if (!len)
                 continue;
             siov[ns] = (struct iovec){ tx[ns], len };
@@ -221,6 +289,7 @@ static void *udp_main(void *arg)
             }
             sent += (unsigned)r;
         }
+        count_latency(&t->stats, ns, mono_ns() - t0);
     }
     urcu_memb_unregister_thread();
     return NULL;
@@ -286,6 +355,8 @@ static int conn_process(struct tcp_conn *c)
 {
     struct tcp_thread *t = c->t;
     size_t off = 0;
+    unsigned answered = 0;
+    uint64_t t0 = mono_ns();
     urcu_memb_read_lock();
     const struct dns_view *v = rcu_dereference(*t->srv->view_ref);
     int rc = 0;
@@ -301,7 +372,7 @@ static int conn_process(struct tcp_conn *c)
         struct dns_client cl = { .addr = c->peer, .tcp = true };
         struct dns_result res;
         size_t len = dns_respond(v, c->rx + off + 2, mlen, &cl, &t->q, t->txbuf + 2, sizeof t->txbuf - 2, &res);
-        count_result(&t->stats, &res);
+        count_result(&t->stats, DNS_TR_TCP, &t->q, &res);
         off += 2 + mlen;
         if (!len)
             continue;
@@ -310,8 +381,10 @@ static int conn_process(struct tcp_conn *c)
             rc = -1;
             break;
         }
+        answered++;
     }
     urcu_memb_read_unlock();
+    count_latency(&t->stats, answered, answered ? mono_ns() - t0 : 0);
     if (off && off < c->rx_len)
         memmove(c->rx, c->rx + off, c->rx_len - off);
     c->rx_len -= off < c->rx_len ? off : c->rx_len;
@@ -401,6 +474,7 @@ static void stop_check(evutil_socket_t fd, short what, void *arg)
 static void *tcp_main(void *arg)
 {
     struct tcp_thread *t = arg;
+    dns_io_thread = t->index;
     urcu_memb_register_thread();
     event_base_dispatch(t->base);
     urcu_memb_unregister_thread();
@@ -409,9 +483,11 @@ static void *tcp_main(void *arg)
 
 static struct tcp_thread *tcp_thread_new(struct dns_server *s, bool first, char *err, size_t errlen)
 {
-    struct tcp_thread *t = calloc(1, sizeof *t);
+    /* aligned: the counter block must not share a line with another thread's */
+    struct tcp_thread *t = aligned_alloc(64, (sizeof *t + 63) / 64 * 64);
     if (!t)
         return NULL;
+    memset(t, 0, sizeof *t);
     t->srv = s;
     t->base = event_base_new();
     t->conns = calloc(s->cfg.tcp_max_conns, sizeof *t->conns);
@@ -465,6 +541,19 @@ static void tcp_thread_free(struct tcp_thread *t)
     free(t);
 }
 
+static unsigned workers_of(const struct dns_server_cfg *cfg)
+{
+    if (cfg->workers)
+        return cfg->workers;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1;
+}
+
+unsigned dns_server_io_threads(const struct dns_server_cfg *cfg)
+{
+    return workers_of(cfg) * (cfg->nlisten + 1);
+}
+
 struct dns_server *dns_server_bind(const struct dns_server_cfg *cfg, struct dns_view *const *view_ref,
                                    char *err, size_t errlen)
 {
@@ -476,11 +565,13 @@ struct dns_server *dns_server_bind(const struct dns_server_cfg *cfg, struct dns_
     }
     s->cfg = *cfg;
     s->view_ref = view_ref;
-    if (!s->cfg.workers) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        s->cfg.workers = n > 0 ? (unsigned)n : 1;
-    }
-    s->udp = calloc(s->cfg.workers * cfg->nlisten, sizeof *s->udp);
+    s->cfg.workers = workers_of(cfg);
+    size_t nu = (size_t)s->cfg.workers * cfg->nlisten;
+    /* aligned (sizeof is a multiple of 64 through dns_stats): each
+     * thread's counters on lines of their own */
+    s->udp = aligned_alloc(64, (nu ? nu : 1) * sizeof *s->udp);
+    if (s->udp)
+        memset(s->udp, 0, (nu ? nu : 1) * sizeof *s->udp);
     s->tcp = calloc(s->cfg.workers, sizeof *s->tcp);
     if (!s->udp || !s->tcp) {
         snprintf(err, errlen, "out of memory");
@@ -490,12 +581,15 @@ struct dns_server *dns_server_bind(const struct dns_server_cfg *cfg, struct dns_
         for (unsigned i = 0; i < cfg->nlisten; i++) {
             struct udp_thread *u = &s->udp[s->nudp];
             u->srv = s;
+            u->index = s->nudp;
             u->fd = open_socket(&cfg->listen[i], SOCK_DGRAM, w == 0, err, errlen);
             if (u->fd < 0)
                 goto fail;
             s->nudp++;
         }
         s->tcp[w] = tcp_thread_new(s, w == 0, err, errlen);
+        if (s->tcp[w])
+            s->tcp[w]->index = s->cfg.workers * cfg->nlisten + w;
         s->ntcp++;
         if (!s->tcp[w] || err[0])
             goto fail;
@@ -554,6 +648,12 @@ static void add_stats(struct dns_stats *o, const struct dns_stats *i)
     ADD(tcp_accepted); ADD(tcp_refused); ADD(tcp_timeouts); ADD(io_errors);
     for (int k = 0; k < 17; k++)
         ADD(rcode[k]);
+    for (int tr = 0; tr < 2; tr++)
+        for (int k = 0; k < DNS_QT_N; k++)
+            ADD(qtype[tr][k]);
+    for (int k = 0; k <= DNS_LAT_BOUNDS; k++)
+        ADD(lat[k]);
+    ADD(lat_sum_ns);
 #undef ADD
 }
 

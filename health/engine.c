@@ -49,6 +49,7 @@ struct hprov {
     uint16_t reason;
     int failing;                     /* index of the first down check, or -1 */
     uint64_t transitions, since_ms;
+    uint64_t transitions_to[3];      /* by new state (enum prov_health), for metrics */
 };
 
 struct sslc {
@@ -318,9 +319,12 @@ static bool prov_update(struct health_engine *e, struct hprov *p)
             log_warn("health: provider '%s' %s -> down (check '%s': %s)", p->name, prov_health_name(p->health),
                      e->checks[failing]->cfg.name, health_reason_str(reason, rb, sizeof rb));
         else
-            log_info("health: provider '%s' %s -> %s", p->name, prov_health_name(p->health),
-                     prov_health_name(health));
+            log_info("health: provider '%s' %s -> %s (%s)", p->name, prov_health_name(p->health),
+                     prov_health_name(health),
+                     health == PROV_UP ? "every check passes" : "a check has no verdict yet");
         p->transitions++;
+        if (health <= PROV_DOWN)
+            p->transitions_to[health]++;
         p->since_ms = wall_ms();
     }
     bool reason_changed = reason != p->reason;
@@ -472,6 +476,10 @@ static void apply_plan(struct health_engine *e, struct plan *p)
                 c->failures = old->failures;
                 c->transitions = old->transitions;
                 c->last_result = old->last_result;
+                /* the latency histogram is a Prometheus counter: never reset */
+                c->last_latency_us = old->last_latency_us;
+                c->lat_sum_us = old->lat_sum_us;
+                memcpy(c->lat_count, old->lat_count, sizeof c->lat_count);
             }
             if (hcheck_arm(e, c, ctx) < 0) {
                 hcheck_free(c);
@@ -511,6 +519,7 @@ static void apply_plan(struct health_engine *e, struct plan *p)
                 np->health = e->provs[j].health;
                 np->reason = e->provs[j].reason;
                 np->transitions = e->provs[j].transitions;
+                memcpy(np->transitions_to, e->provs[j].transitions_to, sizeof np->transitions_to);
                 np->since_ms = e->provs[j].since_ms;
                 break;
             }
@@ -896,6 +905,7 @@ enum health_result health_engine_stats(struct health_engine *e, struct health_st
         s->admin = o ? o->admin : ADMIN_NONE;
         s->weight = o ? o->weight : PROV_WEIGHT_NONE;
         s->transitions = p->transitions;
+        memcpy(s->transitions_to, p->transitions_to, sizeof s->transitions_to);
         s->since_ms = p->since_ms;
         if (p->failing >= 0)
             snprintf(s->failing_check, sizeof s->failing_check, "%s", e->checks[p->failing]->cfg.name);

@@ -126,6 +126,7 @@ struct health_provider_stats {
     uint16_t reason;
     uint32_t weight;           /* override or PROV_WEIGHT_NONE */
     uint64_t transitions;      /* health changes since start (kept across reloads) */
+    uint64_t transitions_to[3];   /* the same, by new state (enum prov_health) */
     uint64_t since_ms;         /* CLOCK_REALTIME ms of the last health change */
     char failing_check[HC_NAME_MAX];   /* first down check, "" if none */
 };

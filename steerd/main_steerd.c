@@ -10,6 +10,7 @@
  * reloaders, never by the query path, which only reads g_view under RCU. */
 #define _LGPL_SOURCE
 #include <getopt.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 static struct dns_view *g_view;    /* RCU-published; read by the I/O threads */
 static struct health_engine *g_health;
 static pthread_mutex_t g_reload_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct dns_server *_Atomic g_srv;   /* for /metrics; set once the listeners are bound */
 
 static void usage(FILE *f)
 {
@@ -92,6 +94,7 @@ static int reload(char *err, size_t errlen)
 {
     pthread_mutex_lock(&g_reload_lock);
     int rc = reload_locked(g_path, err, errlen);
+    metrics_reload_result(rc == 0);
     pthread_mutex_unlock(&g_reload_lock);
     return rc;
 }
@@ -121,6 +124,18 @@ static void ctl_view(void *ctx, struct control_view *v)
 static int ctl_reload(void *ctx, char *err, size_t errlen)
 {
     return reload(err, errlen);
+}
+
+/* GET /metrics (steerd/metrics.h): the published snapshot inside a read section. */
+static int ctl_metrics(void *ctx, struct evbuffer *out)
+{
+    urcu_memb_read_lock();
+    struct snapshot *s = snapshot_of_view(rcu_dereference(g_view));
+    struct metrics_sources src = { .dns = atomic_load(&g_srv), .health = g_health, .policy = s->policy,
+                                   .generation = s->generation, .loaded_at = s->loaded_at };
+    int rc = metrics_render(out, &src);
+    urcu_memb_read_unlock();
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -188,12 +203,14 @@ int main(int argc, char **argv)
     urcu_memb_register_thread();
     struct dns_server *srv = NULL;
     struct control_server *ctl = NULL;
-    static const struct control_hooks hooks = { NULL, ctl_view, ctl_reload };
+    static const struct control_hooks hooks = { .view = ctl_view, .reload = ctl_reload,
+                                                .metrics = ctl_metrics };
     /* DNS sockets as root, then (-u) everything else as the user: see steerd/privdrop.h */
     if (!(srv = dns_server_bind(&s->cfg.server, &g_view, err, sizeof err)) ||
         (user && steerd_privdrop(&pu, path, s, &ccfg, err, sizeof err) < 0) ||
         health_engine_new(s->health, s->targets, snapshot_provider_count(s), &g_health, err,
                           sizeof err) != HEALTH_OK ||
+        metrics_init(dns_server_io_threads(&s->cfg.server), STEER_VERSION) < 0 ||
         snapshot_activate(s, NULL, health_engine_slot(g_health), err, sizeof err) < 0 ||
         dns_server_start(srv, err, sizeof err) < 0 ||
         (ccfg.configured && !(ctl = control_start(&ccfg, g_health, &hooks, STEER_VERSION, err, sizeof err)))) {
@@ -201,17 +218,23 @@ int main(int argc, char **argv)
         dns_server_stop(&srv);
         snapshot_free(&s);
         health_engine_free(&g_health);
+        metrics_shutdown();
         urcu_memb_unregister_thread();
         return 1;
     }
+    atomic_store(&g_srv, srv);
     char a[64];
     net_addr_format(&s->cfg.server.listen[0].addr, a, sizeof a);
     log_info("steerd %s serving %zu zones on %u addresses (first %s port %u)%s%s", STEER_VERSION, s->db->nzones,
              s->cfg.server.nlisten, a, s->cfg.server.listen[0].port, user ? " as user " : "", user ? user : "");
     for (;;) {
-        int sig;
-        if (sigwait(&set, &sig) != 0)
+        /* wakes every METRICS_FAILOPEN_LOG_S for the fail-open log (off the query path) */
+        struct timespec tick = { METRICS_FAILOPEN_LOG_S, 0 };
+        int sig = sigtimedwait(&set, NULL, &tick);
+        if (sig < 0) {
+            metrics_failopen_log();
             continue;
+        }
         if (sig == SIGHUP) {
             reload(err, sizeof err);
             continue;
@@ -220,10 +243,12 @@ int main(int argc, char **argv)
         break;
     }
     control_stop(&ctl);   /* before the health engine it calls into */
+    atomic_store(&g_srv, NULL);
     dns_server_stop(&srv);
     struct snapshot *cur = snapshot_of_view(g_view);
     snapshot_free(&cur);
     health_engine_free(&g_health);
+    metrics_shutdown();
     urcu_memb_unregister_thread();
     return 0;
 }

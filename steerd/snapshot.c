@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "dns/wire.h"
 #include "rum/aggregate.h"
+#include "steering/labels.h"
 
 void snapshot_read_inputs(const struct snapshot *s, struct steer_inputs *in)
 {
@@ -51,7 +52,9 @@ static int steer_dynamic(void *ctx, const void *handle, const struct dns_client 
     struct steer_inputs in;
     snapshot_read_inputs(s, &in);
     struct steer_answer a;
-    if (steer_decide(s->policy, handle, &sc, qtype, &in, &a) != STEER_OK)
+    int rc = steer_decide(s->policy, handle, &sc, qtype, &in, &a);
+    metrics_steer_answer(s->metrics, steer_name_index(s->policy, handle), rc, &a, sc.has_ecs);
+    if (rc != STEER_OK)
         return -1;
     out->ttl = a.ttl;
     out->scope = a.scope;
@@ -239,6 +242,10 @@ struct snapshot *snapshot_build(const char *path, uint64_t generation, char *err
     }
     if (build_targets(s, &ctx, err, errlen) < 0 || build_db(s, &ctx, err, errlen) < 0)
         goto fail;
+    if (!(s->metrics = metrics_steer_new(s->policy))) {
+        snprintf(err, errlen, "out of memory for the steering counters");
+        goto fail;
+    }
     s->view.db = s->db;
     s->view.udp_max = s->cfg.udp_max;
     s->view.dynamic = steer_dynamic;
@@ -310,6 +317,7 @@ static int rum_up(struct snapshot *s, const struct rum_handover *h, bool file_ha
         return -1;
     }
     rcu_assign_pointer(s->rum, c);
+    metrics_rum_attach(c, s->policy);
     log_info("rum: beacon endpoint on port %u, %u rum pools", rum_collector_port(c),
              steer_policy_rum_pools(s->policy)->n);
     return 0;
@@ -334,6 +342,7 @@ static int rum_activate(struct snapshot *s, struct snapshot *prev, char *err, si
     bool same_file = prev->rum_cfg->state_file[0] && !strcmp(prev->rum_cfg->state_file, s->rum_cfg->state_file);
     rcu_assign_pointer(prev->rum, NULL);
     urcu_memb_synchronize_rcu();
+    metrics_rum_detach(old);    /* stopped: its counters are final */
     rum_collector_free(&old);   /* releases the listening socket */
     int rc = rum_up(s, &h, same_file, err, errlen);
     if (rc < 0) {
@@ -360,13 +369,18 @@ int snapshot_activate(struct snapshot *s, struct snapshot *prev, struct prov_sta
                       char *err, size_t errlen)
 {
     s->state_slot = state_slot;
-    if (!s->policy)
+    if (!s->policy) {
+        metrics_steer_register(s->metrics);
         return 0;
+    }
     int rc = prev && prev->flat ? steer_flatten_start_from(s->policy, prev->flat, &s->flat, err, errlen)
                                 : steer_flatten_start(s->policy, &s->flat, err, errlen);
     if (rc < 0)
         return rc;
-    return rum_activate(s, prev, err, errlen);
+    rc = rum_activate(s, prev, err, errlen);
+    if (rc == 0)
+        metrics_steer_register(s->metrics);   /* before the caller publishes s */
+    return rc;
 }
 
 void snapshot_free(struct snapshot **sp)
@@ -374,7 +388,9 @@ void snapshot_free(struct snapshot **sp)
     struct snapshot *s = *sp;
     if (!s)
         return;
+    metrics_rum_detach(s->rum);
     rum_collector_free(&s->rum);   /* after the grace period: no reader left */
+    metrics_steer_retire(&s->metrics);
     free(s->rum_cfg);
     steer_flatten_stop(&s->flat);
     if (s->targets) {

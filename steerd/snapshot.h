@@ -33,6 +33,7 @@
 #include "health/health.h"
 #include "rum/collector.h"
 #include "steerd/config.h"
+#include "steerd/metrics.h"
 #include "steering/flatten.h"
 #include "steering/steering.h"
 
@@ -54,6 +55,8 @@ struct snapshot {
     struct prov_state_table **state_slot;
     struct rum_config *rum_cfg;    /* parsed `rum:` (configured = false without one) */
     struct rum_collector *rum;     /* RCU-read by the query path; NULL = no RUM */
+    struct metrics_steer *metrics; /* steering counters (steerd/metrics.h): registered by
+                                      activate, folded and freed by snapshot_free */
 };
 
 /* Compiles a config file into a snapshot; starts nothing. On error returns

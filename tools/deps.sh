@@ -9,6 +9,7 @@ libmaxmind-db-writer-perl mmdb-bin
 knot-dnsutils ldnsutils dnsutils curl openssl procps iproute2 python3
 dnsperf gdnsd wrk nginx-light
 chromium
+python3-prometheus-client
 xxd"
 missing=""
 for p in $PKGS; do
