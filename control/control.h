@@ -16,6 +16,14 @@
  *   POST /v1/reload                       validated reload; 422 + file:line on error
  *   GET  /v1/explain?name=&client=[&ecs=][&qtype=A|AAAA]
  *   GET  /metrics                         Prometheus text format 0.0.4 (docs/metrics.md)
+ *   GET  /v1/names                        zones, steered names: rules, pools, members
+ *   GET  /v1/rum                          RUM scores per provider (continents, global)
+ *   GET  / and /status                    the status page (control/status.c)
+ *
+ * At most CONTROL_MAX_CONNS connections are open at once; while that many
+ * are, new ones get a 503 and are closed (idle ones time out after
+ * CONTROL_TIMEOUT_S), so a client holding sockets cannot exhaust the
+ * daemon's descriptors.
  *
  * The daemon stays the owner of its snapshot: the API reaches it through
  * hooks. `view` is called inside the control thread's RCU read section
@@ -49,6 +57,7 @@ struct evbuffer;
 #define CONTROL_MAX_BODY    (64 * 1024)   /* JSON bodies here are tiny */
 #define CONTROL_MAX_HEADERS (16 * 1024)
 #define CONTROL_TIMEOUT_S   10            /* idle/slow clients are dropped */
+#define CONTROL_MAX_CONNS   64            /* an operator, steerctl, a status page or two, a scraper */
 
 /* What the API sees of the published snapshot (valid inside the read section). */
 struct control_view {
@@ -79,5 +88,14 @@ struct control_server *control_start(const struct control_config *cfg, struct he
 void control_stop(struct control_server **s);
 /* The bound port (useful with port 0). */
 uint16_t control_port(const struct control_server *s);
+
+/* control/status.c: the status page (GET /, /status, /status.css,
+ * /status.js) and GET /v1/names, /v1/rum. Called by the router on the
+ * control thread; returns false when `path` is none of them. */
+struct evhttp_request;
+bool control_status_serve(const struct control_hooks *hooks, struct evhttp_request *req, const char *path);
+/* True if an If-None-Match value matches the entity tag `etag` (with its
+ * quotes): "*" or a comma-separated list, compared weakly (W/ ignored). */
+bool control_etag_matches(const char *if_none_match, const char *etag);
 
 #endif

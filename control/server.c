@@ -6,8 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <event2/listener.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
@@ -33,6 +37,14 @@ struct control_server {
     uint8_t token_digest[SHA256_DIGEST_LENGTH];
     struct event_base *base;
     struct evhttp *http;
+    struct evhttp_bound_socket *bound;
+    struct event *refuse_ev;     /* accepts and refuses while at the cap */
+    struct event *attach_ev;     /* runs attach_pending */
+    unsigned nconns;             /* open connections (see "connection cap") */
+    unsigned npending;
+    struct bufferevent *pending[CONTROL_MAX_CONNS];   /* accepted, close callback not set yet */
+    uint64_t refused;
+    bool at_cap, stopping;
     uint16_t port;
     pthread_t thread;
     bool running;
@@ -164,11 +176,13 @@ static void get_status(struct control_server *c, struct evhttp_request *req)
     }
     urcu_memb_read_unlock();
     time_t now = time(NULL);
+    json_t *conns = json_pack("{s:I,s:I,s:I}", "open", (json_int_t)c->nconns, "max", (json_int_t)CONTROL_MAX_CONNS,
+                              "refused", (json_int_t)c->refused);
     reply_json(req, 200,
-               json_pack("{s:s,s:I,s:I,s:o,s:o,s:I,s:I}", "version", c->version, "generation",
+               json_pack("{s:s,s:I,s:I,s:o,s:o,s:I,s:I,s:o}", "version", c->version, "generation",
                          (json_int_t)v.generation, "loaded_at", (json_int_t)v.loaded_at, "zones", zones,
                          "steered_names", names, "providers", (json_int_t)nprov, "uptime_s",
-                         (json_int_t)(now - c->started)));
+                         (json_int_t)(now - c->started), "control_connections", conns));
 }
 
 static void get_providers(struct control_server *c, struct evhttp_request *req)
@@ -429,11 +443,118 @@ static void route(struct evhttp_request *req, void *arg)
         post_provider(c, req, name, slash + 1);
         return;
     }
+    if (control_status_serve(&c->hooks, req, path))
+        return;
     reply_error(req, 404, "no such endpoint");
     return;
 method:
     evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", get ? "POST" : "GET");
     reply_error(req, 405, "method not allowed");
+}
+
+/* ------------------------------------------------------------ connection cap */
+
+/* libevent 2.1 has no evhttp_set_max_connections, so the cap is built from
+ * public pieces. evhttp asks conn_bev for the bufferevent of every
+ * connection it accepts: that counts the connection (nconns++) and queues
+ * the bufferevent, with a reference, for attach_pending, which runs later in
+ * the same loop iteration, once evhttp has wired the bufferevent to its
+ * connection (the callbacks' argument is the evhttp_connection). It installs
+ * a close callback there, which evhttp calls from evhttp_connection_free on
+ * every path (client close, timeout, error, Connection: close, shutdown);
+ * a connection freed before attach_pending ran has its callbacks cleared
+ * already and is uncounted on the spot. At CONTROL_MAX_CONNS the evhttp
+ * listener is disabled and refuse_ev, a plain event on the same listening
+ * socket, accepts each newcomer, writes a 503 and closes it, until a
+ * connection goes away. Everything runs on the control thread.
+ * Rejected: disabling the listener alone (new clients would hang in the
+ * kernel backlog instead of being told); a close callback set from the
+ * request handler (idle connections never get there); a counting filter
+ * bufferevent under evhttp (evhttp 2.1 stalls reading through it). */
+
+static const char refuse_msg[] =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 33\r\n"
+    "Connection: close\r\n\r\n{\"error\": \"too many connections\"}";
+#define REFUSE_BATCH 16   /* accepts per wakeup while at the cap: bounded work per event */
+
+static void set_cap(struct control_server *c, bool at_cap)
+{
+    if (at_cap == c->at_cap || c->stopping)
+        return;
+    struct evconnlistener *l = evhttp_bound_socket_get_listener(c->bound);
+    c->at_cap = at_cap;
+    if (at_cap) {
+        evconnlistener_disable(l);
+        event_add(c->refuse_ev, NULL);
+        log_ratelimited(LOG_LVL_WARN, "control: %u connections open, refusing new ones", c->nconns);
+    } else {
+        event_del(c->refuse_ev);
+        evconnlistener_enable(l);
+    }
+}
+
+static void conn_gone(struct control_server *c)
+{
+    if (c->nconns == 0)
+        abort();   /* a close without an open: the accounting above is wrong */
+    c->nconns--;
+    if (c->nconns < CONTROL_MAX_CONNS)
+        set_cap(c, false);
+}
+
+static void conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+    conn_gone(arg);
+}
+
+static void attach_pending(evutil_socket_t fd, short what, void *arg)
+{
+    struct control_server *c = arg;
+    for (unsigned i = 0; i < c->npending; i++) {
+        struct bufferevent *bev = c->pending[i];
+        void *cbarg = NULL;
+        bufferevent_getcb(bev, NULL, NULL, NULL, &cbarg);
+        struct evhttp_connection *evcon = cbarg;
+        if (evcon && evhttp_connection_get_bufferevent(evcon) == bev)
+            evhttp_connection_set_closecb(evcon, conn_closed, c);
+        else
+            conn_gone(c);   /* freed already (bufferevent_free clears the callbacks) */
+        bufferevent_decref(bev);
+    }
+    c->npending = 0;
+}
+
+static struct bufferevent *conn_bev(struct event_base *base, void *arg)
+{
+    struct control_server *c = arg;
+    /* the listener is disabled at the cap, so at most CONTROL_MAX_CONNS wait here */
+    if (c->npending >= CONTROL_MAX_CONNS)
+        abort();
+    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (!bev)
+        return NULL;   /* evhttp fails the accept too */
+    bufferevent_incref(bev);
+    c->pending[c->npending++] = bev;
+    event_active(c->attach_ev, EV_TIMEOUT, 0);
+    c->nconns++;
+    if (c->nconns >= CONTROL_MAX_CONNS)
+        set_cap(c, true);
+    return bev;
+}
+
+static void refuse(evutil_socket_t lfd, short what, void *arg)
+{
+    struct control_server *c = arg;
+    for (int i = 0; i < REFUSE_BATCH; i++) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return;
+        /* a fresh socket's send buffer is empty: this never blocks nor cuts */
+        ssize_t w = send(fd, refuse_msg, sizeof refuse_msg - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        (void)w;
+        close(fd);
+        c->refused++;
+    }
 }
 
 /* ------------------------------------------------------------ thread */
@@ -449,6 +570,14 @@ static void *run(void *arg)
 
 static void free_server(struct control_server *c)
 {
+    c->stopping = true;   /* connections freed below must not re-enable the listener */
+    for (unsigned i = 0; i < c->npending; i++)
+        bufferevent_decref(c->pending[i]);
+    c->npending = 0;
+    if (c->attach_ev)
+        event_free(c->attach_ev);
+    if (c->refuse_ev)
+        event_free(c->refuse_ev);
     if (c->http)
         evhttp_free(c->http);
     if (c->base)
@@ -486,11 +615,20 @@ struct control_server *control_start(const struct control_config *cfg, struct he
     evhttp_set_timeout(c->http, CONTROL_TIMEOUT_S);
     evhttp_set_allowed_methods(c->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
     evhttp_set_gencb(c->http, route, c);
+    evhttp_set_bevcb(c->http, conn_bev, c);
     char host[64];
     net_addr_format(&cfg->addr, host, sizeof host);
     struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(c->http, host, cfg->port);
     if (!bs) {
         snprintf(err, errlen, "control: cannot listen on %s port %u: %s", host, cfg->port, strerror(errno));
+        free_server(c);
+        return NULL;
+    }
+    c->bound = bs;
+    c->refuse_ev = event_new(c->base, evhttp_bound_socket_get_fd(bs), EV_READ | EV_PERSIST, refuse, c);
+    c->attach_ev = event_new(c->base, -1, 0, attach_pending, c);
+    if (!c->refuse_ev || !c->attach_ev) {
+        snprintf(err, errlen, "control: out of memory");
         free_server(c);
         return NULL;
     }
