@@ -129,3 +129,45 @@ $(addprefix build/fuzz/,$(FUZZ_NAMES)): | build/gen/control_assets.h
 
 clean:
 	rm -rf build bin
+
+# ---- install: make install [PREFIX=/usr/local] [DESTDIR=/staging]; make uninstall
+# Release builds of the daemons to sbin, steerctl to bin, man pages, systemd units and the
+# sysusers.d entry for the `steer` user (paths substituted into the units),
+# and example configs to $(SYSCONFDIR)/steer/, never over existing files.
+# uninstall removes what install put there; configs only while unmodified.
+PREFIX      ?= /usr/local
+SBINDIR     ?= $(PREFIX)/sbin
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+SYSCONFDIR  ?= /etc
+INSTALL     ?= install
+INST_SBIN    = steerd edged origind
+INST_MAN     = man1/steerctl.1 man5/steerd.yaml.5 man8/steerd.8 man8/edged.8 man8/origind.8
+INST_UNITS   = steerd.service edged.service
+INST_CONF    = steerd.yaml edged.yaml example.test.zone
+
+.PHONY: install uninstall
+install: $(addprefix $(REL)/bin/,$(INST_SBIN) steerctl)
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/steer
+	$(INSTALL) -m 0755 $(addprefix $(REL)/bin/,$(INST_SBIN)) $(DESTDIR)$(SBINDIR)/
+	$(INSTALL) -m 0755 $(REL)/bin/steerctl $(DESTDIR)$(BINDIR)/
+	for m in $(INST_MAN); do $(INSTALL) -m 0644 man/$${m#*/} $(DESTDIR)$(MANDIR)/$$m || exit 1; done
+	for u in $(INST_UNITS); do \
+	  sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' dist/$$u.in > $(DESTDIR)$(UNITDIR)/$$u && \
+	  chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
+	$(INSTALL) -m 0644 dist/steer.sysusers $(DESTDIR)$(SYSUSERSDIR)/steer.conf
+	for f in $(INST_CONF); do \
+	  if [ -e $(DESTDIR)$(SYSCONFDIR)/steer/$$f ]; then echo "install: keeping existing $(DESTDIR)$(SYSCONFDIR)/steer/$$f"; \
+	  else $(INSTALL) -m 0644 dist/$$f $(DESTDIR)$(SYSCONFDIR)/steer/$$f || exit 1; fi; done
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,$(INST_SBIN)) $(DESTDIR)$(BINDIR)/steerctl \
+	  $(addprefix $(DESTDIR)$(MANDIR)/,$(INST_MAN)) $(addprefix $(DESTDIR)$(UNITDIR)/,$(INST_UNITS)) \
+	  $(DESTDIR)$(SYSUSERSDIR)/steer.conf
+	for f in $(INST_CONF); do \
+	  if cmp -s dist/$$f $(DESTDIR)$(SYSCONFDIR)/steer/$$f; then rm -f $(DESTDIR)$(SYSCONFDIR)/steer/$$f; \
+	  elif [ -e $(DESTDIR)$(SYSCONFDIR)/steer/$$f ]; then echo "uninstall: keeping modified $(DESTDIR)$(SYSCONFDIR)/steer/$$f"; fi; done
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/steer 2>/dev/null

@@ -10,7 +10,8 @@ knot-dnsutils ldnsutils dnsutils curl openssl procps iproute2 python3
 dnsperf gdnsd wrk nginx-light
 chromium
 python3-prometheus-client
-xxd"
+xxd
+groff-base man-db"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
