@@ -412,9 +412,13 @@ static void handle(struct evhttp_request *req, void *arg)
  * cookies), reads its Resource Timing entry (startTime -> responseStart: the
  * DNS+connect+TLS+first byte a visitor pays; `duration` when the provider
  * sends no Timing-Allow-Origin), adds throughput for objects of 32 KiB and
- * more, and sends everything as one beacon with sendBeacon (text/plain: no
- * preflight). Failures (network error, HTTP error, 10 s timeout) are sent as
- * kind "failure". */
+ * more (only with Timing-Allow-Origin: without it responseStart is 0 and
+ * responseEnd - responseStart would be the time since the page started),
+ * and sends everything as one beacon with sendBeacon (text/plain: no
+ * preflight). Values outside the collector's ranges are not sent: a batch
+ * is all or nothing, so one out-of-range throughput (a fast LAN) would
+ * lose the whole beacon. Failures (network error, HTTP error, 10 s timeout)
+ * are sent as kind "failure". */
 static const char script_tmpl[] =
     "/* steer RUM beacon: embed with <script async src=\".../rum.js\" data-name=\"www.example.test\"></script> */\n"
     "(function () {\n"
@@ -445,10 +449,10 @@ static const char script_tmpl[] =
     "          var e = performance.getEntriesByName(url)[0];\n"
     "          if (!e) return;\n"
     "          var ms = e.responseStart > 0 ? e.responseStart - e.startTime : e.duration;\n"
-    "          if (ms > 0) out.push({ p: t.p, k: \"latency\", v: Math.round(ms * 10) / 10 });\n"
-    "          var xfer = e.responseEnd - e.responseStart;\n"
-    "          if (buf.byteLength >= 32768 && xfer > 0)\n"
-    "            out.push({ p: t.p, k: \"throughput\", v: Math.round(buf.byteLength * 8 / xfer) });\n"
+    "          if (ms > 0 && ms <= %.0f) out.push({ p: t.p, k: \"latency\", v: Math.round(ms * 10) / 10 });\n"
+    "          if (!(e.responseStart > 0) || buf.byteLength < 32768) return;\n"
+    "          var kbps = Math.round(buf.byteLength * 8 / (e.responseEnd - e.responseStart));\n"
+    "          if (kbps >= 1 && kbps <= %.0f) out.push({ p: t.p, k: \"throughput\", v: kbps });\n"
     "        });\n"
     "      })\n"
     "      .catch(function () { clearTimeout(timer); out.push({ p: t.p, k: \"failure\" }); })\n"
@@ -473,10 +477,10 @@ static char *make_script(const struct rum_config *cfg)
     json_decref(arr);
     if (!list)
         return NULL;
-    size_t len = sizeof script_tmpl + strlen(list);
+    size_t len = sizeof script_tmpl + strlen(list) + 64;   /* + the two limits */
     char *s = malloc(len);
     if (s)
-        snprintf(s, len, script_tmpl, list);
+        snprintf(s, len, script_tmpl, list, RUM_MAX_LATENCY_MS, RUM_MAX_THROUGHPUT);
     free(list);
     return s;
 }

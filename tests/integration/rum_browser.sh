@@ -3,9 +3,9 @@
 # Chromium). steerd (asan) runs a RUM collector and a steered name whose
 # `rum` pool has three providers; each provider's test object is served by
 # a small local HTTP server with a known timing shape:
-#   a-pop  Timing-Allow-Origin; headers at once, body 600 ms later
-#   b-pop  Timing-Allow-Origin; headers after 150 ms
-#   c-pop  no Timing-Allow-Origin; headers at once, body 600 ms later
+#   a-pop  Timing-Allow-Origin; 4 KiB, headers at once, body 600 ms later
+#   b-pop  Timing-Allow-Origin; 64 KiB, headers after 150 ms
+#   c-pop  no Timing-Allow-Origin; 64 KiB, headers at once, body 600 ms later
 # A page on a fourth origin embeds <script src=http://COLLECTOR/rum.js>, so
 # the script, the test-object fetches and the beacon are all cross-origin
 # (CORS for real); it embeds itself once in an iframe: two page views (one
@@ -14,7 +14,10 @@
 # provider; the values are Resource Timing's: a-pop's is
 # time to first byte (< 450 ms, the body delay is not in it), b-pop's
 # includes its 150 ms, c-pop's is the whole `duration` (>= 600 ms: without
-# Timing-Allow-Origin the browser hides responseStart); no refusal. Then
+# Timing-Allow-Origin the browser hides responseStart); a throughput sample
+# for b-pop's 64 KiB object and none for c-pop's (without responseStart
+# there is no transfer time; a regression test: rum.js used to divide by
+# responseEnd - 0); no refusal. Then
 # steerd's DNS answer moves from the weighted fallback (c-pop) to the
 # fastest provider the browser measured (a-pop). Ports 15750-15755.
 . "$(dirname "$0")/../lib.sh"
@@ -85,7 +88,7 @@ class H(http.server.BaseHTTPRequestHandler):
             return
         if mode == "b":
             time.sleep(0.15)
-        body = b"x" * 4096
+        body = b"x" * (4096 if mode == "a" else 65536)
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(len(body)))
@@ -150,10 +153,13 @@ fi
 stop_pid $CHR
 
 expect_eq "two beacons (page and iframe)" "$got" "2"
-expect_eq "six measurements (one per provider per page view)" "$(metric steer_rum_measurements_accepted_total)" "6"
-expect_eq "all of them latency samples" "$(metric 'steer_rum_measurements_total{kind="latency"}')" "6"
-for p in a-pop b-pop c-pop; do
-  expect_eq "two samples for $p" "$(metric "steer_rum_measurements_provider_total{provider=\"$p\"}")" "2"
+expect_eq "eight measurements (a latency per provider per page view, b-pop's throughput)" \
+  "$(metric steer_rum_measurements_accepted_total)" "8"
+expect_eq "six latency samples" "$(metric 'steer_rum_measurements_total{kind="latency"}')" "6"
+expect_eq "two throughput samples: b-pop's 64 KiB object, not c-pop's (no Timing-Allow-Origin)" \
+  "$(metric 'steer_rum_measurements_total{kind="throughput"}')" "2"
+for pn in a-pop:2 b-pop:4 c-pop:2; do
+  expect_eq "${pn#*:} samples for ${pn%:*}" "$(metric "steer_rum_measurements_provider_total{provider=\"${pn%:*}\"}")" "${pn#*:}"
 done
 rej=$(metrics | awk '/^steer_rum_beacons_rejected_total/ { s += $2 } END { print s + 0 }')
 expect_eq "no beacon refused (CORS origin allowed, body valid)" "$rej" "0"
