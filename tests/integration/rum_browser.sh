@@ -6,6 +6,7 @@
 #   a-pop  Timing-Allow-Origin; 4 KiB, headers at once, body 600 ms later
 #   b-pop  Timing-Allow-Origin; 64 KiB, headers after 150 ms
 #   c-pop  no Timing-Allow-Origin; 64 KiB, headers at once, body 600 ms later
+#   d-pop  nothing listens on its port (connection refused)
 # A page on a fourth origin embeds <script src=http://COLLECTOR/rum.js>, so
 # the script, the test-object fetches and the beacon are all cross-origin
 # (CORS for real); it embeds itself once in an iframe: two page views (one
@@ -17,12 +18,12 @@
 # Timing-Allow-Origin the browser hides responseStart); a throughput sample
 # for b-pop's 64 KiB object and none for c-pop's (without responseStart
 # there is no transfer time; a regression test: rum.js used to divide by
-# responseEnd - 0); no refusal. Then
+# responseEnd - 0); a failure for d-pop from each page view; no refusal. Then
 # steerd's DNS answer moves from the weighted fallback (c-pop) to the
-# fastest provider the browser measured (a-pop). Ports 15750-15755.
+# fastest provider the browser measured (a-pop). Ports 15750-15756.
 . "$(dirname "$0")/../lib.sh"
 
-DNS=15750; RUM=15751; PA=15752; PB=15753; PC=15754; PAGE=15755
+DNS=15750; RUM=15751; PA=15752; PB=15753; PC=15754; PAGE=15755; PD=15756   # PD: closed
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$CHROMIUM" ]; then
   echo "ok - # SKIP chromium not installed"
@@ -37,13 +38,14 @@ providers:
   a-pop: {type: pop, ipv4: [127.0.1.1]}
   b-pop: {type: pop, ipv4: [127.0.1.2]}
   c-pop: {type: pop, ipv4: [127.0.1.3]}
+  d-pop: {type: pop, ipv4: [127.0.1.4]}
 steering:
   - name: www.cdn.example.test
     ttl: 30
     rules:
       - {match: default, pools: [all]}
     pools:
-      all: {policy: rum, members: {a-pop: 1, b-pop: 1, c-pop: 1000000}}
+      all: {policy: rum, members: {a-pop: 1, b-pop: 1, c-pop: 1000000, d-pop: 1}}
 rum:
   listen: 127.0.0.1:$RUM
   allow_origins: ["http://127.0.0.1:$PAGE"]
@@ -55,6 +57,7 @@ rum:
     a-pop: "http://127.0.0.1:$PA/rum/obj"
     b-pop: "http://127.0.0.1:$PB/rum/obj"
     c-pop: "http://127.0.0.1:$PC/rum/obj"
+    d-pop: "http://127.0.0.1:$PD/rum/obj"
 YAML
 
 # srv.py PORT MODE: MODE "a", "b", "c" = test object with that provider's
@@ -128,6 +131,7 @@ samples() { scores | python3 -c 'import json, sys; print(json.load(sys.stdin)["s
 in_range() { awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v != "" && v + 0 >= lo && v + 0 < hi) }'; }
 
 expect_eq "before any beacon: weighted fallback answers c-pop" "$(q)" "127.0.1.3"
+if (exec 3<>/dev/tcp/127.0.0.1/$PD) 2>/dev/null; then not_ok "port $PD is closed (d-pop)"; else ok "port $PD is closed (d-pop)"; fi
 
 # The browser. --virtual-time-budget would not wait for real network
 # fetches, so it runs in real time; the collector is polled for the beacon
@@ -153,12 +157,13 @@ fi
 stop_pid $CHR
 
 expect_eq "two beacons (page and iframe)" "$got" "2"
-expect_eq "eight measurements (a latency per provider per page view, b-pop's throughput)" \
-  "$(metric steer_rum_measurements_accepted_total)" "8"
+expect_eq "ten measurements (per page view: a-pop, b-pop, c-pop latency, b-pop throughput, d-pop failure)" \
+  "$(metric steer_rum_measurements_accepted_total)" "10"
 expect_eq "six latency samples" "$(metric 'steer_rum_measurements_total{kind="latency"}')" "6"
 expect_eq "two throughput samples: b-pop's 64 KiB object, not c-pop's (no Timing-Allow-Origin)" \
   "$(metric 'steer_rum_measurements_total{kind="throughput"}')" "2"
-for pn in a-pop:2 b-pop:4 c-pop:2; do
+expect_eq "two failures: d-pop's connection refused" "$(metric 'steer_rum_measurements_total{kind="failure"}')" "2"
+for pn in a-pop:2 b-pop:4 c-pop:2 d-pop:2; do
   expect_eq "${pn#*:} samples for ${pn%:*}" "$(metric "steer_rum_measurements_provider_total{provider=\"${pn%:*}\"}")" "${pn#*:}"
 done
 rej=$(metrics | awk '/^steer_rum_beacons_rejected_total/ { s += $2 } END { print s + 0 }')
