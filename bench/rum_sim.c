@@ -346,10 +346,20 @@ static int decide(const struct sim *s, int k, const struct steer_client *cl, con
     return s->model[a.provider];
 }
 
+/* Strict number parsing for the options: the whole string, within [lo, hi]. */
+static bool opt_num(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v >= lo && v <= hi))
+        return false;
+    *out = v;
+    return true;
+}
+
 int main(int argc, char **argv)
 {
-    int nnets = 200, hours = 24, beacons = 2, chosen = 0;
-    uint64_t seed = 1;
+    double nnets_d = 200, hours_d = 24, beacons_d = 2, chosen_d = 0, seed_d = 1;
     double explore = -1, half_life_min = 30;
     bool print_nets = false, print_cfg = false, health = true;
     const char *geo_dir = NULL;
@@ -359,25 +369,28 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--print-config")) print_cfg = true;
         else if (!strcmp(a, "--no-health")) health = false;
         else if (!v) a = NULL;
-        else if (!strcmp(a, "--networks")) nnets = atoi(v), i++;
-        else if (!strcmp(a, "--hours")) hours = atoi(v), i++;
-        else if (!strcmp(a, "--seed")) seed = strtoull(v, NULL, 10), i++;
-        else if (!strcmp(a, "--explore")) explore = atof(v), i++;
-        else if (!strcmp(a, "--half-life-min")) half_life_min = atof(v), i++;
-        else if (!strcmp(a, "--beacons")) beacons = atoi(v), i++;
-        else if (!strcmp(a, "--chosen")) chosen = atoi(v), i++;
+        else if (!strcmp(a, "--networks")) a = opt_num(v, 1, MAX_NETS, &nnets_d) ? a : NULL, i++;
+        else if (!strcmp(a, "--hours")) a = opt_num(v, 1, 24 * 14, &hours_d) ? a : NULL, i++;
+        else if (!strcmp(a, "--seed")) a = opt_num(v, 0, 1e15, &seed_d) ? a : NULL, i++;
+        else if (!strcmp(a, "--explore")) a = opt_num(v, 0, 0.5, &explore) ? a : NULL, i++;
+        else if (!strcmp(a, "--half-life-min")) a = opt_num(v, 1.0 / 60, 30 * 1440, &half_life_min) ? a : NULL, i++;
+        else if (!strcmp(a, "--beacons")) a = opt_num(v, 0, 1000, &beacons_d) ? a : NULL, i++;
+        else if (!strcmp(a, "--chosen")) a = opt_num(v, 0, 100, &chosen_d) ? a : NULL, i++;
         else if (!strcmp(a, "--geo-dir")) geo_dir = v, i++;
         else a = NULL;
         if (!a) {
-            fprintf(stderr, "usage: rum_sim --geo-dir DIR [--networks N] [--hours H] [--seed S] [--explore X] "
-                            "[--half-life-min M] [--beacons B] [--chosen PCT] [--no-health] [--print-config]\n"
-                            "       rum_sim --print-networks [--networks N]\n");
+            fprintf(stderr, "usage: rum_sim --geo-dir DIR [--networks 1..%d] [--hours 1..336] [--seed S] "
+                            "[--explore 0..0.5] [--half-life-min M] [--beacons 0..1000] [--chosen 0..100] "
+                            "[--no-health] [--print-config]\n"
+                            "       rum_sim --print-networks [--networks N]\n", MAX_NETS);
             return 2;
         }
     }
-    if (nnets < 1 || nnets > MAX_NETS || hours < 1 || hours > 24 * 14 || beacons < 0 || beacons > 1000 ||
-        chosen < 0 || chosen > 100 || !(half_life_min >= 1.0 / 60 && half_life_min <= 30 * 1440) || explore > 0.5) {
-        fprintf(stderr, "rum_sim: argument out of range\n");
+    /* integers where integers are meant (the ranges were checked above) */
+    int nnets = (int)nnets_d, hours = (int)hours_d, beacons = (int)beacons_d, chosen = (int)chosen_d;
+    uint64_t seed = (uint64_t)seed_d;
+    if (nnets != nnets_d || hours != hours_d || beacons != beacons_d || chosen != chosen_d || (double)seed != seed_d) {
+        fprintf(stderr, "rum_sim: --networks, --hours, --seed, --beacons and --chosen take integers\n");
         return 2;
     }
     if (print_nets) {
@@ -406,6 +419,9 @@ int main(int argc, char **argv)
         steer_policy_compile(&ctx, cfg_root(&ctx), &pol) < 0 ||
         (lk.ctx = pol, rum_config_parse(&ctx, cfg_get(cfg_root(&ctx), "rum"), &lk, &rcfg) < 0)) {
         fprintf(stderr, "rum_sim: %s\n", ctx.err);
+        steer_policy_free(&pol);
+        cfg_free(&ctx);
+        free(yaml);
         return 1;
     }
     /* the collector binds its listener at creation; the simulator never
@@ -428,6 +444,10 @@ int main(int argc, char **argv)
     s.col = rum_collector_new(&co, err, sizeof err);
     if (!s.col) {
         fprintf(stderr, "rum_sim: %s\n", err);
+        free(rcfg);
+        steer_policy_free(&pol);
+        cfg_free(&ctx);
+        free(yaml);
         return 1;
     }
     size_t nprov = steer_policy_provider_count(pol);
