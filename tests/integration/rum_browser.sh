@@ -20,10 +20,11 @@
 # there is no transfer time; a regression test: rum.js used to divide by
 # responseEnd - 0); a failure for d-pop from each page view; no refusal. Then
 # steerd's DNS answer moves from the weighted fallback (c-pop) to the
-# fastest provider the browser measured (a-pop). Ports 15750-15756.
+# fastest provider the browser measured (a-pop), and `steerctl explain`
+# shows the samples behind that decision. Ports 15750-15757.
 . "$(dirname "$0")/../lib.sh"
 
-DNS=15750; RUM=15751; PA=15752; PB=15753; PC=15754; PAGE=15755; PD=15756   # PD: closed
+DNS=15750; RUM=15751; PA=15752; PB=15753; PC=15754; PAGE=15755; PD=15756; CTL=15757   # PD: closed
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$CHROMIUM" ]; then
   echo "ok - # SKIP chromium not installed"
@@ -31,8 +32,10 @@ if [ -z "$CHROMIUM" ]; then
 fi
 
 cp "$ROOT/examples/cdn.example.test.zone" "$TMP/"
+head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$TMP/token"; chmod 600 "$TMP/token"
 cat > "$TMP/steerd.yaml" <<YAML
 server: {listen: ["127.0.0.1:$DNS"], workers: 1}
+control: {listen: "127.0.0.1:$CTL", token_file: token}
 zones: [{name: cdn.example.test, file: cdn.example.test.zone}]
 providers:
   a-pop: {type: pop, ipv4: [127.0.1.1]}
@@ -184,6 +187,10 @@ expect_match "collector counts a sample per provider" "$(samples a-pop) $(sample
 # the browser's measurements now steer: a-pop is cheapest (min_samples 1)
 poll_q() { i=0; while [ $i -lt 100 ]; do [ "$(q)" = "$1" ] && return 0; sleep 0.05; i=$((i+1)); done; return 1; }
 check "steerd now answers a-pop, the provider the browser measured fastest" poll_q "127.0.1.1"
+ex=$("$BIN/steerctl" -s 127.0.0.1:$CTL explain www.cdn.example.test 127.0.0.1 2>&1)
+expect_match "steerctl explain: a-pop chosen on the browser's samples" "$ex" \
+  "\\* a-pop .* rum global p50 [0-9.]+ms n=2"
+expect_match "steerctl explain: d-pop's failures are samples too" "$ex" "d-pop .* rum global .* n=2"
 
 stop_pid $STEERD
 if grep -q 'ERROR: AddressSanitizer\|runtime error\|LeakSanitizer' "$TMP/steerd.log"; then
