@@ -261,15 +261,20 @@ static const char *first_pool(const struct steer_name *n, size_t i)
     return r->nchain && r->chain[0] < n->npools ? n->pools[r->chain[0]].name : "";
 }
 
-/* The `rule` label of steer_answers_total (steerd/metrics.c): the rule's
- * first pool, with "#index" when an earlier rule starts with the same pool. */
+/* The `rule` label of steer_answers_total, as steerd/metrics.c makes it:
+ * "default" for the default rule, else the rule's first pool, with
+ * "#index" when an earlier rule starts with the same pool or the pool is
+ * itself called "default". The page also tries the other names of a rule,
+ * so a change on one side degrades to a weaker match, not to no data. */
 static json_t *rule_metric_label(const struct steer_name *n, size_t i)
 {
+    if (n->rules[i].is_default)
+        return json_string("default");
     const char *first = first_pool(n, i);
-    for (size_t q = 0; q < i; q++)
-        if (!strcmp(first_pool(n, q), first))
-            return json_sprintf("%s#%zu", first, i);
-    return json_string(first);
+    bool dup = i > 0 && !strcmp(first, "default");
+    for (size_t q = 0; q < i && !dup; q++)
+        dup = !strcmp(first_pool(n, q), first);
+    return dup ? json_sprintf("%s#%zu", first, i) : json_string(first);
 }
 
 static json_t *rule_json(const struct steer_name *n, size_t i)

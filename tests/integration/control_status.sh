@@ -38,6 +38,15 @@ for s in "" 192.0.2.0/25 192.0.2.128/25 198.51.100.0/24 203.0.113.0/25 203.0.113
   for i in 1 2 3; do dig +short +time=1 +tries=1 @127.0.0.1 -p $DNS www.cdn.example.test ${s:+"+subnet=$s"} >/dev/null; done
 done
 
+# and Asia from 40 networks (fixture 2001:db8:3000::/36 is Osaka), so that
+# the weighted pool of asia+oceania splits its answers
+python3 - $DNS "$ROOT/tests" <<'PY'
+import sys; sys.path.insert(0, sys.argv[2])
+import dnsq
+for i in range(40):
+    dnsq.query(int(sys.argv[1]), 'www.cdn.example.test', 1, ecs='2001:db8:3%03x:%02x00::/56' % (i * 97, i))
+PY
+
 # ---- the page and its assets
 hdr() { curl -s -D "$TMP/h" -o "$TMP/b" "$@" >/dev/null; tr -d '\r' < "$TMP/h"; }
 h=$(hdr "$API/")
@@ -100,7 +109,7 @@ expect_match "names: the zone" "$out" "^zones \['cdn.example.test'\]"
 expect_match "names: www with its zone and providers" "$out" "^www.cdn.example.test. cdn.example.test 30 False \['cloudfront', 'eu-pop', 'fastly', 'us-pop'\]"
 expect_match "names: europe rule (continent EU, rum pool chain)" "$out" "^ rule 0 europe europe continent EU \['EU'\] europe>nearest>cdn-backup$"
 expect_match "names: asia+oceania rule" "$out" "^ rule 2 asia\+oceania cdns continent AS,OC \['AS', 'OC'\] cdns>nearest>cdn-backup$"
-expect_match "names: default rule last" "$out" "^ rule 3 default nearest default \[\] nearest>cdn-backup$"
+expect_match "names: default rule last" "$out" "^ rule 3 default default default \[\] nearest>cdn-backup$"
 expect_match "names: pool with policy, fallback and weights" "$out" "^ pool europe rum nearest eu-pop=80,fastly=20$"
 expect_match "names: the apex name" "$out" "^cdn.example.test. cdn.example.test 30 True"
 expect_match "names: providers with type" "$out" "^providers \[\('eu-pop', 'pop'\), \('us-pop', 'pop'\), \('cloudfront', 'cdn'\), \('fastly', 'cdn'\)\]"
@@ -181,6 +190,17 @@ else
   if [ "$have_answers" -gt 0 ]; then
     expect_match "page shows traffic share from /metrics" "$dom" 'class="pct">[0-9.]+ %'
     expect_match "page counts answers per region" "$dom" '[0-9]+ (since start|in [0-9]+ s)'
+    # no queries while the page rendered: its share is the cumulative one
+    want=$(curl -s "$API/metrics" | python3 -c '
+import re, sys
+c = {}
+for l in sys.stdin:
+    m = re.match(r"steer_answers_total\{name=\"www.cdn.example.test.\",provider=\"([^\"]+)\",rule=\"(?:asia\+oceania|cdns)\"\} (\S+)", l)
+    if m: c[m.group(1)] = float(m.group(2))
+print("%.1f" % (100 * c.get("fastly", 0) / sum(c.values())) if c else "none")')
+    got=$(row fastly | head -1 | sed -n 's/.* \([0-9.]*\) % cdns (weighted) w 40.*/\1/p')
+    expect_eq "fastly's asia+oceania share on the page = its share in /metrics" "$got" "$want"
+    expect_match "that share is a real split" "$want" '^[1-9][0-9]?\.[0-9]$'
   else
     expect_match "page says no traffic data without answer counters" "$dom" 'no traffic data'
   fi
