@@ -495,8 +495,10 @@ static void set_cap(struct control_server *c, bool at_cap)
 
 static void conn_gone(struct control_server *c)
 {
-    if (c->nconns == 0)
-        abort();   /* a close without an open: the accounting above is wrong */
+    if (c->nconns == 0) {   /* a close without an open: the accounting above is wrong */
+        log_ratelimited(LOG_LVL_ERR, "control: connection count underflow (bug)");
+        return;
+    }
     c->nconns--;
     if (c->nconns < CONTROL_MAX_CONNS)
         set_cap(c, false);
@@ -527,9 +529,12 @@ static void attach_pending(evutil_socket_t fd, short what, void *arg)
 static struct bufferevent *conn_bev(struct event_base *base, void *arg)
 {
     struct control_server *c = arg;
-    /* the listener is disabled at the cap, so at most CONTROL_MAX_CONNS wait here */
-    if (c->npending >= CONTROL_MAX_CONNS)
-        abort();
+    /* the listener is disabled at the cap, so at most CONTROL_MAX_CONNS wait
+     * here; if not, the connection is served uncounted rather than dropped */
+    if (c->npending >= CONTROL_MAX_CONNS) {
+        log_ratelimited(LOG_LVL_ERR, "control: more pending connections than the cap (bug)");
+        return NULL;
+    }
     struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (!bev)
         return NULL;   /* evhttp fails the accept too */
