@@ -37,6 +37,7 @@ struct udp_thread {
     struct dns_server *srv;
     int fd;
     unsigned index;           /* dns_io_thread of this thread */
+    uint32_t obs_left;        /* queries until the next observed one */
     pthread_t tid;
     bool started;
     struct dns_stats stats;
@@ -57,6 +58,7 @@ struct tcp_conn {
 struct tcp_thread {
     struct dns_server *srv;
     unsigned index;           /* dns_io_thread of this thread */
+    uint32_t obs_left;        /* queries until the next observed one */
     struct event_base *base;
     int lfds[DNS_MAX_LISTEN];
     struct event lev[DNS_MAX_LISTEN];
@@ -79,7 +81,20 @@ struct dns_server {
     unsigned nudp;
     struct tcp_thread **tcp;
     unsigned ntcp;
+    dns_query_observer obs;   /* set before start, read-only after */
+    void *obs_ctx;
+    uint32_t obs_sample;
 };
+
+/* Calls the observer for one query in obs_sample of this thread's. */
+static inline void observe(const struct dns_server *s, uint32_t *left, unsigned thread, bool tcp,
+                           const struct dns_client *c, const struct dns_query *q, const struct dns_result *res)
+{
+    if (!s->obs || --*left)
+        return;
+    *left = s->obs_sample;
+    s->obs(s->obs_ctx, thread, tcp, c, q, res);
+}
 
 #define STAT_ADD(s, f, n) atomic_store_explicit(&(s)->f, atomic_load_explicit(&(s)->f, memory_order_relaxed) + (n), \
                                                 memory_order_relaxed)
@@ -269,6 +284,7 @@ static void *udp_main(void *arg)
             struct dns_result res;
             size_t len = dns_respond(v, rx[i], rmsg[i].msg_len, &c, &q, tx[ns], sizeof tx[ns], &res);
             count_result(&t->stats, DNS_TR_UDP, &q, &res);
+            observe(srv, &t->obs_left, t->index, false, &c, &q, &res);
             if (!len)
                 continue;
             siov[ns] = (struct iovec){ tx[ns], len };
@@ -373,6 +389,7 @@ static int conn_process(struct tcp_conn *c)
         struct dns_result res;
         size_t len = dns_respond(v, c->rx + off + 2, mlen, &cl, &t->q, t->txbuf + 2, sizeof t->txbuf - 2, &res);
         count_result(&t->stats, DNS_TR_TCP, &t->q, &res);
+        observe(t->srv, &t->obs_left, t->index, true, &cl, &t->q, &res);
         off += 2 + mlen;
         if (!len)
             continue;
@@ -598,6 +615,25 @@ struct dns_server *dns_server_bind(const struct dns_server_cfg *cfg, struct dns_
 fail:
     dns_server_stop(&s);
     return NULL;
+}
+
+void dns_server_observe(struct dns_server *s, uint32_t sample, dns_query_observer fn, void *ctx)
+{
+    s->obs = sample ? fn : NULL;
+    s->obs_ctx = ctx;
+    s->obs_sample = sample;
+    for (unsigned i = 0; i < s->nudp; i++)
+        s->udp[i].obs_left = sample;
+    for (unsigned i = 0; i < s->ntcp; i++)
+        s->tcp[i]->obs_left = sample;
+}
+
+const char *dns_rcode_name(unsigned rcode)
+{
+    static const char *const names[17] = {
+        "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET",
+        "NXRRSET", "NOTAUTH", "NOTZONE", "DSOTYPENI", "RCODE12", "RCODE13", "RCODE14", "RCODE15", "BADVERS" };
+    return rcode < 17 ? names[rcode] : "RCODE?";
 }
 
 int dns_server_start(struct dns_server *s, char *err, size_t errlen)

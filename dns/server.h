@@ -92,4 +92,17 @@ void dns_server_stop(struct dns_server **s);
 /* Sums every thread's counters into out. */
 void dns_server_stats(const struct dns_server *s, struct dns_stats *out);
 
+/* Sampled per-query observer (the query log): every I/O thread calls fn for
+ * one query in `sample` (its own countdown: 1 = every query), after the
+ * answer was built and before it is sent, inside the thread's RCU read
+ * section. fn runs on the query path: it must not block, lock or allocate.
+ * Set before dns_server_start; sample 0 or fn NULL = off (one predictable
+ * branch per query). */
+typedef void (*dns_query_observer)(void *ctx, unsigned thread, bool tcp, const struct dns_client *c,
+                                   const struct dns_query *q, const struct dns_result *res);
+void dns_server_observe(struct dns_server *s, uint32_t sample, dns_query_observer fn, void *ctx);
+
+/* "NOERROR", ..., "BADVERS" (16), "RCODEn" for the unnamed ones. */
+const char *dns_rcode_name(unsigned rcode);
+
 #endif

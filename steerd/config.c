@@ -10,7 +10,7 @@ static const char *const top_keys[] = {
     "server", "zones", "geo", "providers", "steering", "flatten", "health", "rum", "control", NULL,
 };
 static const char *const server_keys[] = {
-    "listen", "workers", "udp_max_payload", "tcp_idle_timeout", "tcp_max_connections", "log_level", "log", "user", NULL,
+    "listen", "workers", "udp_max_payload", "tcp_idle_timeout", "tcp_max_connections", "log_level", "log", "user", "query_log", NULL,
 };
 static const char *const zone_keys[] = { "name", "file", NULL };
 
@@ -43,6 +43,29 @@ static int parse_listen(struct cfg_ctx *ctx, struct fy_node *srv, struct dns_ser
     }
     if (!out->nlisten)
         return cfg_error(ctx, l, "server.listen is empty");
+    return 0;
+}
+
+static const char *const query_log_keys[] = { "path", "sample", NULL };
+
+/* server.query_log: {path: FILE|stderr, sample: N} (steerd/querylog.h). */
+static int parse_query_log(struct cfg_ctx *ctx, struct fy_node *srv, struct querylog_cfg *out)
+{
+    struct fy_node *ql = cfg_get(srv, "query_log");
+    char path[sizeof out->path];
+    if (!ql)
+        return 0;
+    if (cfg_expect_map(ctx, ql, "server.query_log") < 0 || cfg_check_keys(ctx, ql, query_log_keys) < 0 ||
+        cfg_str(ctx, ql, "path", true, NULL, path, sizeof path) < 0 ||
+        cfg_u32(ctx, ql, "sample", false, 1, QUERYLOG_SAMPLE_MAX, 1, &out->sample) < 0)
+        return -1;
+    if (!path[0])
+        return cfg_error(ctx, cfg_get(ql, "path"), "query_log.path is empty (a file, or stderr)");
+    if (!strcmp(path, "stderr"))
+        snprintf(out->path, sizeof out->path, "stderr");
+    else if (cfg_path(ctx, cfg_get(ql, "path"), path, out->path, sizeof out->path) < 0)
+        return -1;
+    out->enabled = true;
     return 0;
 }
 
@@ -84,7 +107,7 @@ static int parse_server(struct cfg_ctx *ctx, struct fy_node *srv, struct steerd_
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
               *p == '-' || *p == '.'))
             return cfg_error(ctx, cfg_get(srv, "user"), "user: '%s' is not a user name", out->user);
-    return 0;
+    return parse_query_log(ctx, srv, &out->query_log);
 }
 
 static int parse_zones(struct cfg_ctx *ctx, struct fy_node *zones, struct steerd_config *out)

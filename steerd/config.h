@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "dns/server.h"
 #include "dns/zone.h"
+#include "steerd/querylog.h"
 
 #define STEERD_MAX_ZONES 1024
 
@@ -26,6 +27,7 @@ struct steerd_config {
     enum log_level log_level;
     bool log_syslog;              /* log to syslog(3) instead of stderr */
     char user[64];                /* server.user: drop root to it after binding ("" = stay) */
+    struct querylog_cfg query_log;    /* server.query_log (enabled = false without one) */
     size_t nzones;
     struct steerd_zone_cfg *zones;    /* malloc'd */
 };

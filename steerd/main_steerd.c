@@ -29,6 +29,7 @@ static struct dns_view *g_view;    /* RCU-published; read by the I/O threads */
 static struct health_engine *g_health;
 static pthread_mutex_t g_reload_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct dns_server *_Atomic g_srv;   /* for /metrics; set once the listeners are bound */
+static struct querylog *g_qlog;            /* server.query_log; NULL = off */
 
 static void usage(FILE *f)
 {
@@ -77,6 +78,8 @@ static int reload_locked(const char *path, char *err, size_t errlen)
     if (memcmp(&s->cfg.server.listen, &old->cfg.server.listen, sizeof s->cfg.server.listen) ||
         s->cfg.server.nlisten != old->cfg.server.nlisten)
         log_warn("listen addresses changed: they take effect at the next restart");
+    if (memcmp(&s->cfg.query_log, &old->cfg.query_log, sizeof s->cfg.query_log))
+        log_warn("server.query_log changed: it takes effect at the next restart");
     if (strcmp(s->cfg.user, old->cfg.user))
         log_warn("server.user changed: it takes effect at the next restart");
     rcu_assign_pointer(g_view, &s->view);
@@ -132,10 +135,23 @@ static int ctl_metrics(void *ctx, struct evbuffer *out)
     urcu_memb_read_lock();
     struct snapshot *s = snapshot_of_view(rcu_dereference(g_view));
     struct metrics_sources src = { .dns = atomic_load(&g_srv), .health = g_health, .policy = s->policy,
-                                   .generation = s->generation, .loaded_at = s->loaded_at };
+                                   .generation = s->generation, .loaded_at = s->loaded_at, .qlog = g_qlog };
     int rc = metrics_render(out, &src);
     urcu_memb_read_unlock();
     return rc;
+}
+
+/* server.query_log: opens the log and hooks it to the I/O threads (before
+ * they start). 0, or -1 with err. */
+static int start_query_log(struct dns_server *srv, const struct steerd_config *cfg, char *err, size_t errlen)
+{
+    if (!cfg->query_log.enabled)
+        return 0;
+    g_qlog = querylog_start(&cfg->query_log, dns_server_io_threads(&cfg->server), err, errlen);
+    if (!g_qlog)
+        return -1;
+    dns_server_observe(srv, cfg->query_log.sample, querylog_observe, g_qlog);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -207,6 +223,7 @@ int main(int argc, char **argv)
                                                 .metrics = ctl_metrics };
     /* DNS sockets as root, then (-u) everything else as the user: see steerd/privdrop.h */
     if (!(srv = dns_server_bind(&s->cfg.server, &g_view, err, sizeof err)) ||
+        start_query_log(srv, &s->cfg, err, sizeof err) < 0 ||
         (user && steerd_privdrop(&pu, path, s, &ccfg, err, sizeof err) < 0) ||
         health_engine_new(s->health, s->targets, snapshot_provider_count(s), &g_health, err,
                           sizeof err) != HEALTH_OK ||
@@ -216,6 +233,7 @@ int main(int argc, char **argv)
         (ccfg.configured && !(ctl = control_start(&ccfg, g_health, &hooks, STEER_VERSION, err, sizeof err)))) {
         log_err("%s", err);
         dns_server_stop(&srv);
+        querylog_stop(&g_qlog);
         snapshot_free(&s);
         health_engine_free(&g_health);
         metrics_shutdown();
@@ -245,6 +263,7 @@ int main(int argc, char **argv)
     control_stop(&ctl);   /* before the health engine it calls into */
     atomic_store(&g_srv, NULL);
     dns_server_stop(&srv);
+    querylog_stop(&g_qlog);   /* after the I/O threads: drains what they queued */
     struct snapshot *cur = snapshot_of_view(g_view);
     snapshot_free(&cur);
     health_engine_free(&g_health);

@@ -13,6 +13,7 @@
 #include "common/prom.h"
 #include "health/health.h"
 #include "rum/collector.h"
+#include "steerd/querylog.h"
 #include "steering/labels.h"
 
 /* ---- keyed tables: up to 3 label strings -> uint64 ---------------------- */
@@ -488,12 +489,9 @@ static void render_dns(struct evbuffer *b, const struct dns_server *srv)
             prom_label(&l, "qtype", dns_qt_index_name(q));
             prom_u64(b, "steer_dns_queries_total", &l, LD(qtype[t][q]));
         }
-    static const char *const rc[17] = { "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
-                                        "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE", "DSOTYPENI",
-                                        "RCODE12", "RCODE13", "RCODE14", "RCODE15", "BADVERS" };
     prom_family(b, "steer_dns_responses_total", PROM_COUNTER, "DNS responses sent, by RCODE.");
     for (int i = 0; i < 17; i++) {
-        one_label(&l, "rcode", rc[i]);
+        one_label(&l, "rcode", dns_rcode_name((unsigned)i));
         prom_u64(b, "steer_dns_responses_total", &l, LD(rcode[i]));
     }
     prom_family(b, "steer_dns_dropped_total", PROM_COUNTER, "Packets dropped without an answer (too short, responses).");
@@ -686,6 +684,13 @@ static void render_rum(struct evbuffer *b, const struct cum *rc)
 static void render_process(struct evbuffer *b, const struct metrics_sources *src)
 {
     struct prom_labels l;
+    struct querylog_counters qc;
+    querylog_counters(src->qlog, &qc);
+    prom_family(b, "steer_querylog_records_total", PROM_COUNTER, "Query log lines written (server.query_log).");
+    prom_u64(b, "steer_querylog_records_total", NULL, qc.written);
+    prom_family(b, "steer_querylog_dropped_total", PROM_COUNTER,
+                "Sampled queries not logged because their thread's ring was full.");
+    prom_u64(b, "steer_querylog_dropped_total", NULL, qc.dropped);
     prom_family(b, "steer_snapshot_reloads_total", PROM_COUNTER, "Configuration reloads (SIGHUP or control API) by result.");
     one_label(&l, "result", "ok");
     prom_u64(b, "steer_snapshot_reloads_total", &l, G.reload_ok);

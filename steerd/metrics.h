@@ -55,6 +55,7 @@
 struct evbuffer;
 struct health_engine;
 struct rum_collector;
+struct querylog;
 
 /* Per-name counters after the answer cells (enum order = slot order). */
 enum metrics_name_slot {
@@ -153,6 +154,7 @@ struct metrics_sources {
     const struct steer_policy *policy;   /* current snapshot's (pool weights) */
     uint64_t generation;
     time_t loaded_at;
+    const struct querylog *qlog;         /* steerd/querylog.h; NULL = no query log */
 };
 
 /* Appends the whole exposition (format 0.0.4) to out. Call inside an RCU

@@ -53,7 +53,9 @@ static int steer_dynamic(void *ctx, const void *handle, const struct dns_client 
     snapshot_read_inputs(s, &in);
     struct steer_answer a;
     int rc = steer_decide(s->policy, handle, &sc, qtype, &in, &a);
-    metrics_steer_answer(s->metrics, steer_name_index(s->policy, handle), rc, &a, sc.has_ecs);
+    size_t ni = steer_name_index(s->policy, handle);
+    metrics_steer_answer(s->metrics, ni, rc, &a, sc.has_ecs);
+    querylog_note_decision(rc, &a, s->metrics, ni);
     if (rc != STEER_OK)
         return -1;
     out->ttl = a.ttl;
