@@ -415,9 +415,9 @@ static void handle(struct evhttp_request *req, void *arg)
  * more (only with Timing-Allow-Origin: without it responseStart is 0 and
  * responseEnd - responseStart would be the time since the page started),
  * and sends everything as one beacon with sendBeacon (text/plain: no
- * preflight). Values outside the collector's ranges are not sent: a batch
- * is all or nothing, so one out-of-range throughput (a fast LAN) would
- * lose the whole beacon. Failures (network error, HTTP error, 10 s timeout)
+ * preflight). Values outside the collector's ranges are not sent (checked
+ * after rounding: 0.04 ms would round to an invalid 0): a batch is all or
+ * nothing, so one out-of-range value (a fast LAN) would lose the beacon. Failures (network error, HTTP error, 10 s timeout)
  * are sent as kind "failure". */
 static const char script_tmpl[] =
     "/* steer RUM beacon: embed with <script async src=\".../rum.js\" data-name=\"www.example.test\"></script> */\n"
@@ -448,8 +448,8 @@ static const char script_tmpl[] =
     "          if (!r.ok) throw new Error(\"status \" + r.status);\n"
     "          var e = performance.getEntriesByName(url)[0];\n"
     "          if (!e) return;\n"
-    "          var ms = e.responseStart > 0 ? e.responseStart - e.startTime : e.duration;\n"
-    "          if (ms > 0 && ms <= %.0f) out.push({ p: t.p, k: \"latency\", v: Math.round(ms * 10) / 10 });\n"
+    "          var ms = Math.round((e.responseStart > 0 ? e.responseStart - e.startTime : e.duration) * 10) / 10;\n"
+    "          if (ms > 0 && ms <= %.0f) out.push({ p: t.p, k: \"latency\", v: ms });\n"
     "          if (!(e.responseStart > 0) || buf.byteLength < 32768) return;\n"
     "          var kbps = Math.round(buf.byteLength * 8 / (e.responseEnd - e.responseStart));\n"
     "          if (kbps >= 1 && kbps <= %.0f) out.push({ p: t.p, k: \"throughput\", v: kbps });\n"
