@@ -2,6 +2,7 @@
 #include "steerd/privdrop.h"
 
 #include <stdio.h>
+#include <unistd.h>
 
 #include "geo/geo.h"
 
@@ -20,7 +21,9 @@ static int check_port(const char *key, unsigned port, unsigned start, const char
 int steerd_privdrop(const struct privdrop_user *u, const char *config_path, const struct snapshot *s,
                     const struct control_config *cc, char *err, size_t errlen)
 {
-    unsigned start = privdrop_unprivileged_port_start();
+    /* already the user (systemd User=, maybe with CAP_NET_BIND_SERVICE):
+     * nothing changes, so no listener is bound with fewer rights than now */
+    unsigned start = geteuid() == u->uid ? 0 : privdrop_unprivileged_port_start();
     if ((cc->configured && check_port("control.listen", cc->port, start, u->name, err, errlen) < 0) ||
         (s->rum_cfg && s->rum_cfg->configured &&
          check_port("rum.listen", s->rum_cfg->port, start, u->name, err, errlen) < 0))
