@@ -69,16 +69,15 @@ RATE_DURATION=${RATE_DURATION:-5}
 CLIENTS=${CLIENTS:-4}            # dnsperf -c: UDP sockets (spread over both server threads)
 OUTSTANDING=${OUTSTANDING:-200}  # dnsperf -q: enough in flight to keep both servers busy
 THREADS=${THREADS:-2}            # dnsperf -T
-GDNSD_PORT=15653
-STEERD_PORT=15654
+GDNSD_PORT=${GDNSD_PORT:-15653}   # both in the bench range 15650-15699
+STEERD_PORT=${STEERD_PORT:-15654}
 HZ=$(getconf CLK_TCK)
 
 for tool in gdnsd dnsperf dig python3; do
     command -v "$tool" >/dev/null || { echo "bench/dns.sh: $tool is not installed (make deps)" >&2; exit 2; }
 done
-if [ ! -x bin/steerd ]; then
-    make -j2 bin/steerd >/dev/null || exit 2
-fi
+# always through make: a stale bin/steerd would be measured otherwise
+make -s -j2 bin/steerd >/dev/null || { echo "bench/dns.sh: cannot build bin/steerd" >&2; exit 2; }
 
 TMP=$(mktemp -d /tmp/steer-bench-dns.XXXXXX)
 PIDS=()
