@@ -441,7 +441,19 @@ size_t dns_respond(const struct dns_view *v, const uint8_t *pkt, size_t len, str
     r.cap = cap;
     r.an = r.ns = r.ar = 0;
     r.nct = 0;
-    struct ctx x = { .v = v, .c = c, .q = q, .r = &r, .res = res };
+    /* not zero-initialised either: addl[] and chain[] (200 bytes) are read
+     * only below naddl and nchain */
+    struct ctx x;
+    x.v = v;
+    x.c = c;
+    x.q = q;
+    x.r = &r;
+    x.res = res;
+    x.rcode = 0;
+    x.aa_decided = false;
+    x.scope = 0;
+    x.naddl = 0;
+    x.nchain = 0;
     size_t maxlen = c->tcp ? 65535 : DNS_MIN_UDP;
     if (!c->tcp && q->edns)
         maxlen = q->udp_size < v->udp_max ? q->udp_size : v->udp_max;

@@ -301,9 +301,10 @@ static void rank(const struct steer_policy *p, const struct steer_name *nm, cons
             rank_closest(p, nm, f, c, n, tr);
             break;
         case STEER_POL_FAILOVER:
+            /* candidates are built in member order: already sorted */
             for (unsigned i = 0; i < n; i++)
                 c[i].key = -(double)c[i].member;
-            break;
+            return;
         case STEER_POL_RUM:
             rank_rum(p, nm, pl, f, in, c, n, tr, tp);
             break;
