@@ -20,6 +20,7 @@
 
 #include "common/netaddr.h"
 #include "common/version.h"
+#include "control/cli.h"
 #include "control/config.h"
 
 #define CTL_MAX_RESPONSE (4 * 1024 * 1024)   /* explain of a large policy fits */
@@ -163,115 +164,6 @@ fail:
 }
 
 
-/* ------------------------------------------------------------ printing */
-
-static const char *jstr(json_t *o, const char *k)
-{
-    json_t *v = json_object_get(o, k);
-    return json_is_string(v) ? json_string_value(v) : "-";
-}
-
-static long long jint(json_t *o, const char *k)
-{
-    return (long long)json_integer_value(json_object_get(o, k));
-}
-
-static void print_status(json_t *j)
-{
-    printf("version      %s\n", jstr(j, "version"));
-    printf("generation   %lld\n", jint(j, "generation"));
-    printf("uptime       %llds\n", jint(j, "uptime_s"));
-    printf("providers    %lld\n", jint(j, "providers"));
-    const char *keys[] = { "zones", "steered_names" };
-    for (int k = 0; k < 2; k++) {
-        json_t *a = json_object_get(j, keys[k]), *v;
-        size_t i;
-        printf("%-12s", k ? "names" : "zones");
-        json_array_foreach(a, i, v) printf(" %s", json_string_value(v));
-        printf("\n");
-    }
-}
-
-static void print_providers(json_t *j)
-{
-    json_t *a = json_object_get(j, "providers"), *p;
-    size_t i;
-    printf("%-20s %-4s %-8s %-6s %-8s %s\n", "PROVIDER", "TYPE", "HEALTH", "ADMIN", "WEIGHT", "REASON");
-    json_array_foreach(a, i, p) {
-        json_t *w = json_object_get(p, "weight");
-        char wb[24];
-        if (json_is_integer(w))
-            snprintf(wb, sizeof wb, "%lld", (long long)json_integer_value(w));
-        else
-            snprintf(wb, sizeof wb, "-");
-        printf("%-20s %-4s %-8s %-6s %-8s %s\n", jstr(p, "name"), jstr(p, "type"), jstr(p, "health"),
-               jstr(p, "admin"), wb, jstr(p, "reason"));
-    }
-}
-
-/* The score column of an explain candidate: the ranking key (distance or
- * RUM cost) and the RUM figures behind it, "-" when the policy ranks
- * nothing (weighted, failover). */
-static void explain_score(json_t *c, char *out, size_t size)
-{
-    json_t *k = json_object_get(c, "rank_key"), *r = json_object_get(c, "rum");
-    int o = snprintf(out, size, "%s", json_is_number(k) ? "" : "-");
-    if (json_is_number(k))
-        o = snprintf(out, size, "%.4g", json_number_value(k));
-    if (json_is_object(r) && o >= 0 && (size_t)o < size)
-        snprintf(out + o, size - (size_t)o, " rum %s p50 %.1fms n=%.0f%s", jstr(r, "level"),
-                 json_number_value(json_object_get(r, "p50_ms")), json_number_value(json_object_get(r, "samples")),
-                 json_is_true(json_object_get(r, "trusted")) ? "" : " untrusted");
-}
-
-/* steerctl explain without --json: the decision as a table. */
-static void print_explain(json_t *root)
-{
-    json_t *e = json_object_get(root, "explain"), *g = json_object_get(e, "geo"), *ans = json_object_get(e, "answer");
-    printf("name       %s  type %s  client %s/%lld%s\n", jstr(e, "name"), jstr(e, "qtype"), jstr(e, "client"),
-           jint(e, "source_len"), json_is_true(json_object_get(e, "ecs")) ? " (ECS)" : "");
-    if (json_is_true(json_object_get(g, "found")))
-        printf("geo        continent %s country %s subdivision %s (%s, /%lld)", jstr(g, "continent"), jstr(g, "country"),
-               jstr(g, "subdivision"), jstr(g, "source"), jint(g, "prefix_len"));
-    else
-        printf("geo        location unknown (/%lld)", jint(g, "prefix_len"));
-    if (json_is_integer(json_object_get(g, "asn")))
-        printf(", asn %lld", jint(g, "asn"));
-    printf("\n");
-    json_t *v;
-    size_t i;
-    json_array_foreach(json_object_get(e, "rules"), i, v)
-        printf("rule %-5lld %-40s %s\n", jint(v, "index"), jstr(v, "match"),
-               json_is_true(json_object_get(v, "matched")) ? "match" : "no match");
-    const char *cpool = jstr(ans, "pool"), *cprov = jstr(ans, "provider");
-    json_array_foreach(json_object_get(e, "pools"), i, v) {
-        printf("pool %s (%s)%s -> %s\n", jstr(v, "pool"), jstr(v, "policy"),
-               json_is_true(json_object_get(v, "fail_open")) ? " FAIL-OPEN" : "", jstr(v, "outcome"));
-        printf("  %-20s %7s %9s %-8s %-10s %-8s %s\n", "PROVIDER", "WEIGHT", "EFFECTIVE", "HEALTH", "ADMIN",
-               "ELIGIBLE", "SCORE");
-        json_t *c;
-        size_t k;
-        json_array_foreach(json_object_get(v, "candidates"), k, c) {
-            char score[160];
-            explain_score(c, score, sizeof score);
-            bool chosen = !strcmp(jstr(v, "outcome"), "answer") && !strcmp(jstr(v, "pool"), cpool) &&
-                          !strcmp(jstr(c, "provider"), cprov);
-            printf("%c %-20s %7lld %9lld %-8s %-10s %-8s %s\n", chosen ? '*' : ' ', jstr(c, "provider"),
-                   jint(c, "weight"), jint(c, "effective_weight"), jstr(c, "health"), jstr(c, "admin"),
-                   json_is_true(json_object_get(c, "eligible")) ? "yes" : "no", score);
-        }
-    }
-    printf("answer     %s", jstr(ans, "kind"));
-    if (json_is_string(json_object_get(ans, "cname")))
-        printf(" %s", jstr(ans, "cname"));
-    json_array_foreach(json_object_get(ans, "addresses"), i, v) printf(" %s", json_string_value(v));
-    printf("\nchosen     %s (rule %lld, pool %s)\n", cprov, jint(ans, "rule"), cpool);
-    bool deg = json_is_true(json_object_get(ans, "degraded")), fo = json_is_true(json_object_get(ans, "failed_open"));
-    printf("ttl        %lld%s%s%s%s\n", jint(ans, "ttl"), deg || fo ? " (" : "", deg ? "degraded" : "",
-           deg && fo ? ", " : "", fo ? "failed open)" : deg ? ")" : "");
-    printf("scope      /%lld\n", jint(ans, "scope"));
-}
-
 /* percent-encodes a query value (names and addresses need little) */
 static void qenc(char *out, size_t size, const char *s)
 {
@@ -284,86 +176,6 @@ static void qenc(char *out, size_t size, const char *s)
             o += (size_t)snprintf(out + o, size - o, "%%%02X", c);
     }
     out[o] = '\0';
-}
-
-/* ---------------------------------------------------- edged metrics */
-
-/* Parses Prometheus text exposition into {"name{labels}": value}. Comment
- * and malformed lines are skipped; the number of lines is bounded by the
- * response size (CTL_MAX_RESPONSE). */
-static json_t *metrics_to_json(const char *text)
-{
-    json_t *o = json_object();
-    for (const char *p = text; o && *p;) {
-        const char *nl = strchr(p, '\n'), *end = nl ? nl : p + strlen(p);
-        if (*p != '#' && end > p) {
-            char line[1024];
-            size_t n = (size_t)(end - p) < sizeof line - 1 ? (size_t)(end - p) : sizeof line - 1;
-            memcpy(line, p, n);
-            line[n] = '\0';
-            char *sp = strrchr(line, ' '), *num_end;
-            if (sp && sp != line) {
-                *sp = '\0';
-                double v = strtod(sp + 1, &num_end);
-                if (num_end != sp + 1)
-                    json_object_set_new(o, line, json_real(v));
-            }
-        }
-        p = nl ? nl + 1 : end;
-    }
-    return o;
-}
-
-static double metric(json_t *m, const char *name)
-{
-    return json_number_value(json_object_get(m, name));
-}
-
-static void human_bytes(double b, char *out, size_t size)
-{
-    const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-    int i = 0;
-    while (b >= 1024 && i < 4) {
-        b /= 1024;
-        i++;
-    }
-    snprintf(out, size, i ? "%.1f %s" : "%.0f %s", b, u[i]);
-}
-
-/* edge-status without --json: health plus the counters people look at. */
-static void print_edge_status(const char *edged, bool healthy, json_t *m)
-{
-    char b1[32], b2[32];
-    double hits = metric(m, "edged_cache_hits_total"), miss = metric(m, "edged_cache_misses_total");
-    printf("edged        %s\n", edged);
-    printf("health       %s\n", healthy ? "ok" : "unavailable");
-    printf("requests     %.0f\n", metric(m, "edged_requests_total"));
-    printf("hits         %.0f (%.1f%% of hits and misses)\n", hits, hits + miss > 0 ? 100.0 * hits / (hits + miss) : 0.0);
-    printf("misses       %.0f\n", miss);
-    printf("stale        %.0f served, %.0f revalidated\n", metric(m, "edged_cache_stale_total"),
-           metric(m, "edged_cache_revalidated_total"));
-    human_bytes(metric(m, "edged_cache_bytes"), b1, sizeof b1);
-    printf("memory       %.0f objects, %s\n", metric(m, "edged_cache_objects"), b1);
-    if (json_object_get(m, "edged_disk_objects")) {
-        human_bytes(metric(m, "edged_disk_bytes"), b1, sizeof b1);
-        printf("disk         %.0f objects, %s\n", metric(m, "edged_disk_objects"), b1);
-    }
-    human_bytes(metric(m, "edged_sent_bytes_total"), b1, sizeof b1);
-    human_bytes(metric(m, "edged_upstream_bytes_total"), b2, sizeof b2);
-    printf("traffic      %s sent, %s from upstreams\n", b1, b2);
-    printf("upstream     %.0f requests, %.0f failures, %.0f fallbacks\n", metric(m, "edged_upstream_requests_total"),
-           metric(m, "edged_upstream_failures_total"), metric(m, "edged_upstream_fallbacks_total"));
-    const char *k;
-    json_t *v;
-    json_object_foreach(m, k, v) {
-        /* edged_upstream_up{site="demo",role="shield",addr="127.0.0.1:8090"} 1 */
-        if (strncmp(k, "edged_upstream_up{", 18))
-            continue;
-        printf("  %-10s %s\n", json_number_value(v) > 0 ? "up" : "DOWN", k + 17);
-    }
-    printf("purges       %.0f (%.0f objects)\n", metric(m, "edged_purges_total"), metric(m, "edged_purged_objects_total"));
-    printf("connections  %.0f open, %.0f total\n", metric(m, "edged_connections_open"),
-           metric(m, "edged_connections_total"));
 }
 
 /* ---------------------------------------------------------------- main */
@@ -412,8 +224,8 @@ static int load_token(const char *cmd, const char *file, const char *env, char *
 static void print_refusal(const char *cmd, const struct resp *r, json_t *j)
 {
     if (j) {
-        const char *d = jstr(j, "detail");
-        fprintf(stderr, "steerctl: %s: %d %s%s%s\n", cmd, r->status, jstr(j, "error"), strcmp(d, "-") ? ": " : "",
+        const char *d = cli_jstr(j, "detail");
+        fprintf(stderr, "steerctl: %s: %d %s%s%s\n", cmd, r->status, cli_jstr(j, "error"), strcmp(d, "-") ? ": " : "",
                 strcmp(d, "-") ? d : "");
         return;
     }
@@ -540,7 +352,7 @@ static int edge_status(const struct opts *op, const struct target *t)
         free(m.body);
         return CTL_REFUSED;
     }
-    json_t *mj = metrics_to_json(m.body);
+    json_t *mj = cli_metrics_to_json(m.body);
     free(m.body);
     if (!mj) {
         fprintf(stderr, "steerctl: out of memory\n");
@@ -554,7 +366,7 @@ static int edge_status(const struct opts *op, const struct target *t)
         free(s);
         json_decref(o);
     } else {
-        print_edge_status(t->text, healthy, mj);
+        cli_print_edge_status(stdout, t->text, healthy, mj);
     }
     json_decref(mj);
     return healthy ? CTL_OK : CTL_REFUSED;
@@ -627,7 +439,7 @@ int main(int argc, char **argv)
         if (rc != CTL_OK) {
             print_refusal(cmd, &r, NULL);
         } else if (op.json) {
-            j = metrics_to_json(r.body);
+            j = cli_metrics_to_json(r.body);
             char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
             if (s)
                 puts(s);
@@ -646,27 +458,27 @@ int main(int argc, char **argv)
     } else if (op.json || !j) {
         fputs(r.body, rc == CTL_OK ? stdout : stderr);
     } else if (kind == K_STATUS) {
-        print_status(j);
+        cli_print_status(stdout, j);
     } else if (kind == K_PROVIDERS) {
-        print_providers(j);
+        cli_print_providers(stdout, j);
     } else if (kind == K_CHANGE) {
         json_t *w = json_object_get(j, "weight");
-        printf("%s: admin %s, weight ", jstr(j, "provider"), jstr(j, "admin"));
+        printf("%s: admin %s, weight ", cli_jstr(j, "provider"), cli_jstr(j, "admin"));
         if (json_is_integer(w))
             printf("%lld\n", (long long)json_integer_value(w));
         else
             printf("from config\n");
     } else if (kind == K_RELOAD) {
-        printf("reloaded: generation %lld\n", jint(j, "generation"));
+        printf("reloaded: generation %lld\n", cli_jint(j, "generation"));
     } else if (kind == K_PURGE) {
-        long long np = jint(j, "propagated");
-        printf("purged %lld object%s%s", jint(j, "purged"), jint(j, "purged") == 1 ? "" : "s",
+        long long np = cli_jint(j, "propagated");
+        printf("purged %lld object%s%s", cli_jint(j, "purged"), cli_jint(j, "purged") == 1 ? "" : "s",
                json_is_true(json_object_get(j, "soft")) ? " (soft: marked stale)" : "");
         if (np)
             printf(", forwarded to %lld shield%s", np, np == 1 ? "" : "s");
         printf("\n");
     } else {
-        print_explain(j);
+        cli_print_explain(stdout, j);
     }
     json_decref(j);
     free(r.body);

@@ -233,6 +233,25 @@ static void tree_release(struct geo_db *db)
     db->tree = NULL;
 }
 
+/* Fills the jump table entries under `prefix` (depth bits long) with what
+ * the walk from node n reaches: a record that ends the walk above
+ * GEO_JUMP_BITS covers its whole range at once. Recursion depth is bounded
+ * by GEO_JUMP_BITS; the work by the nodes of the tree's top levels plus the
+ * table size (not entries x bits). */
+static void jump_fill(struct geo_db *db, int f, uint32_t n, unsigned depth, uint32_t prefix)
+{
+    if (n < db->nodes && depth < GEO_JUMP_BITS) {
+        jump_fill(db, f, tree_record(db, n, 0), depth + 1, prefix << 1);
+        jump_fill(db, f, tree_record(db, n, 1), depth + 1, prefix << 1 | 1);
+        return;
+    }
+    uint32_t first = prefix << (GEO_JUMP_BITS - depth), count = 1u << (GEO_JUMP_BITS - depth);
+    for (uint32_t i = first; i < first + count; i++) {
+        db->jump_rec[f][i] = n;
+        db->jump_depth[f][i] = (uint8_t)depth;
+    }
+}
+
 /* Prepares the own walk for an opened database. Returns false when the tree
  * is not one we can walk (then db_lookup keeps using libmaxminddb). */
 static bool tree_init(struct geo_db *db)
@@ -272,16 +291,7 @@ static bool tree_init(struct geo_db *db)
             tree_release(db);
             return false;
         }
-        for (uint32_t i = 0; i < (1u << GEO_JUMP_BITS); i++) {
-            uint32_t n = start;
-            unsigned d = 0;
-            while (n < db->nodes && d < GEO_JUMP_BITS) {
-                n = tree_record(db, n, i >> (GEO_JUMP_BITS - 1 - d) & 1);
-                d++;
-            }
-            db->jump_rec[f][i] = n;
-            db->jump_depth[f][i] = (uint8_t)d;
-        }
+        jump_fill(db, f, start, 0, 0);
     }
     return true;
 }

@@ -72,11 +72,43 @@ ek=$(cd "$ROOT" && python3 "$TMP/keys.py" edged edge/config.c)
 missing=""; for k in $ek; do mantext "$ROOT/man/edged.8" | grep -qw -- "$k" || missing="$missing $k"; done
 expect_eq "edged(8) documents every key the parser accepts" "$missing" ""
 
+# process keys: log target, log level, user; bad values are file:line errors
+EH=16242
+cat > "$TMP/edged.yaml" <<YAML
+tier: t
+listen: {http: ["127.0.0.1:$EH"]}
+log: syslog
+log_level: warn
+user: ""
+sites: [{name: s, hosts: ["*"], origin: "127.0.0.1:9"}]
+YAML
+expect_match "edged accepts log: syslog, log_level, empty user" "$("$BIN/edged" -t -c "$TMP/edged.yaml" 2>&1)" 'configuration ok'
+for bad in 'log: journal|log must be stderr or syslog' 'log_level: loud|log_level must be err, warn, info or debug' \
+           'user: "no body"|user: .no body. is not a user name'; do
+  sed "s/^${bad%%:*}:.*/${bad%%|*}/" "$TMP/edged.yaml" > "$TMP/bad.yaml"
+  out=$("$BIN/edged" -t -c "$TMP/bad.yaml" 2>&1); rc=$?
+  expect_match "edged refuses ${bad%%|*} with file:line" "$rc $out" "^1 .*bad\.yaml:[0-9]+: .*${bad#*|}"
+done
+sed -i 's/^user: ""//' "$TMP/edged.yaml"
+start_bg "$TMP/edged.log" "$BIN/edged" -c "$TMP/edged.yaml"; EDGED=$LAST_PID
+wait_tcp $EH && ok "edged with log: syslog runs" || not_ok "edged with log: syslog runs"
+stop_pid $EDGED
+expect_eq "log: syslog: nothing logged to stderr" "$(grep -c 'ready\|shutting down' "$TMP/edged.log")" 0
+cat > "$TMP/bad.yaml" <<YAML
+server: {listen: ["127.0.0.1:$DNS"], user: "root;rm"}
+zones: [{name: cdn.example.test, file: cdn.example.test.zone}]
+YAML
+cp "$ROOT/examples/cdn.example.test.zone" "$TMP/"
+out=$("$BIN/steerd" -t -c "$TMP/bad.yaml" 2>&1); rc=$?
+expect_match "steerd refuses a malformed server.user with file:line" "$rc $out" "^1 .*bad\.yaml:1: user: 'root;rm' is not a user name"
+sed -i 's/user: "root;rm"/log: journal/' "$TMP/bad.yaml"
+out=$("$BIN/steerd" -t -c "$TMP/bad.yaml" 2>&1); rc=$?
+expect_match "steerd refuses server.log: journal with file:line" "$rc $out" "^1 .*bad\.yaml:1: log must be stderr or syslog"
+
 # the version everywhere: man pages and steerd's control API
 bad=""; for m in "$ROOT"/man/*.[158]; do grep -q "^\.TH .* \"steer $VERSION\"" "$m" || bad="$bad $(basename "$m")"; done
 expect_eq "every man page carries steer $VERSION" "$bad" ""
 printf 'help-token-0123456789abcdef\n' > "$TMP/token"
-cp "$ROOT/examples/cdn.example.test.zone" "$TMP/"
 cat > "$TMP/steerd.yaml" <<YAML
 server: {listen: ["127.0.0.1:$DNS"], workers: 1}
 zones: [{name: cdn.example.test, file: cdn.example.test.zone}]
