@@ -45,7 +45,7 @@ static void add_double(struct evbuffer *b, double v)
     else if (isinf(v))
         evbuffer_add_printf(b, v > 0 ? "+Inf" : "-Inf");
     else
-        evbuffer_add_printf(b, "%.9g", v);
+        evbuffer_add_printf(b, "%.15g", v);
 }
 
 /* ---- API ---------------------------------------------------------------- */
@@ -121,7 +121,7 @@ void prom_histogram(struct evbuffer *b, const char *name, const struct prom_labe
     for (size_t i = 0; i <= nb; i++) {
         cum += counts[i];
         if (i < nb)
-            snprintf(le, sizeof le, "le=\"%.9g\"", bounds[i]);
+            snprintf(le, sizeof le, "le=\"%.15g\"", bounds[i]);
         else
             snprintf(le, sizeof le, "le=\"+Inf\"");
         add_name_labels(b, name, "_bucket", l, le);
