@@ -107,6 +107,12 @@ void cli_print_explain(FILE *f, json_t *root)
                    cli_jint(c, "weight"), cli_jint(c, "effective_weight"), cli_jstr(c, "health"), cli_jstr(c, "admin"),
                    json_is_true(json_object_get(c, "eligible")) ? "yes" : "no", score);
         }
+        json_t *rum = json_object_get(v, "rum");
+        if (json_is_object(rum) && json_is_string(json_object_get(rum, "level")))
+            fprintf(f, "  rum: decided by %s%s\n", cli_jstr(rum, "level"),
+                    json_is_true(json_object_get(rum, "explored")) ? " (exploring)" : "");
+        else if (json_is_object(rum))
+            fprintf(f, "  rum: no level decides (weighted)\n");
     }
     fprintf(f, "answer     %s", cli_jstr(ans, "kind"));
     if (json_is_string(json_object_get(ans, "cname")))
