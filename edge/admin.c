@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "common/log.h"
+#include "common/prom.h"
 #include "edge/disk.h"
 #include "edge/proxy.h"
 
@@ -264,11 +265,16 @@ static void metrics(struct aconn *a)
     evbuffer_add_printf(b, "# HELP edged_upstream_up Upstream not marked down (1) or down (0).\n# TYPE edged_upstream_up gauge\n");
     for (unsigned i = 0; i < ed->cfg->nsites; i++) {
         const struct site_rt *st = &ed->sites[i];
-        evbuffer_add_printf(b, "edged_upstream_up{site=\"%s\",role=\"origin\",addr=\"%s\"} %d\n", st->cfg->name,
-                            st->origin->hp.text, !st->origin->down);
-        for (unsigned j = 0; j < st->nshields; j++)
-            evbuffer_add_printf(b, "edged_upstream_up{site=\"%s\",role=\"shield\",addr=\"%s\"} %d\n", st->cfg->name,
-                                st->shields[j]->hp.text, !st->shields[j]->down);
+        /* site names are free text in the config: escaped (common/prom.h) */
+        for (unsigned j = 0; j <= st->nshields; j++) {
+            const struct upstream *u = j ? st->shields[j - 1] : st->origin;
+            struct prom_labels l;
+            prom_labels_init(&l);
+            prom_label(&l, "site", st->cfg->name);
+            prom_label(&l, "role", j ? "shield" : "origin");
+            prom_label(&l, "addr", u->hp.text);
+            prom_u64(b, "edged_upstream_up", &l, !u->down);
+        }
     }
     struct store_stats ss;
     store_get_stats(ed->store, &ss);

@@ -75,7 +75,8 @@ for f in fams:
         bad.append("family %s has no TYPE" % f.name)
     buckets = {}
     for s in f.samples:
-        key = '%s{%s}' % (s.name, ','.join('%s="%s"' % (k, s.labels[k]) for k in sorted(s.labels)))
+        esc = lambda v: v.replace('\\', '\\\\').replace('"', '\\"').replace('\n', '\\n')
+        key = '%s{%s}' % (s.name, ','.join('%s="%s"' % (k, esc(s.labels[k])) for k in sorted(s.labels)))
         if key in seen:
             bad.append("duplicate series " + key)
         seen.add(key)
@@ -105,11 +106,12 @@ scrape() {
   curl -s -D "$TMP/$1.hdr" -o "$TMP/$1.txt" "$2" && "$PYPROM" "$TMP/prom.py" "$TMP/$1.txt" > "$TMP/$1.prom"
 }
 # m NAME SERIES: the value of SERIES in scrape NAME, or "absent"
-m() { awk -v k="$2" '$1 == k { print $2; f = 1 } END { if (!f) print "absent" }' "$TMP/$1.prom"; }
+# (series are compared up to the last space: label values may hold spaces)
+m() { K="$2" awk '{ k = $0; sub(/ [^ ]*$/, "", k) } k == ENVIRON["K"] { print $NF; f = 1 } END { if (!f) print "absent" }' "$TMP/$1.prom"; }
 # d A B SERIES: value in B minus value in A (absent = 0)
 d() { a=$(m "$1" "$3"); b=$(m "$2" "$3"); [ "$a" = absent ] && a=0; [ "$b" = absent ] && b=0; echo $((b - a)); }
 # sum NAME REGEX: sum of the series matching REGEX
-sum() { awk -v r="$2" '$1 ~ r { s += $2 } END { print s + 0 }' "$TMP/$1.prom"; }
+sum() { awk -v r="$2" '{ k = $0; sub(/ [^ ]*$/, "", k) } k ~ r { s += $NF } END { print s + 0 }' "$TMP/$1.prom"; }
 q() { dig +time=2 +tries=1 @127.0.0.1 -p $DNS "$@" >/dev/null 2>&1; }
 poll() { i=0; while [ $i -lt 200 ]; do eval "$1" >/dev/null 2>&1 && return 0; sleep 0.05; i=$((i+1)); done; return 1; }
 API="http://127.0.0.1:$CTL"
@@ -249,7 +251,7 @@ expect_eq "steerd exits cleanly (ASan/UBSan, leaks)" "$(grep -c 'ERROR: \|runtim
 cat > "$TMP/edged.yaml" <<YAML
 listen: { http: ["127.0.0.1:$EP"] }
 admin: { listen: "127.0.0.1:$EA", token_file: token }
-sites: [ { name: main, hosts: ["*"], origin: "127.0.0.1:$OP" } ]
+sites: [ { name: 'main "edge" \\ 1', hosts: ["*"], origin: "127.0.0.1:$OP" } ]
 YAML
 start_bg "$TMP/origin.log" "$BIN/origind" -l 127.0.0.1:$OP
 start_bg "$TMP/edged.log" "$BIN/edged" -c "$TMP/edged.yaml"
@@ -258,5 +260,6 @@ U="http://127.0.0.1:$EP/gen/a?size=100&cc=max-age%3D60"
 curl -s -o /dev/null "$U"; curl -s -o /dev/null "$U"
 check "edged /metrics parses and follows the format rules" scrape e1 "http://127.0.0.1:$EA/metrics"
 expect_eq "edged: one miss, one hit" "$(m e1 'edged_cache_misses_total{}')/$(m e1 'edged_cache_hits_total{}')" 1/1
+expect_eq "edged: a site name with quotes and a backslash is escaped" "$(m e1 'edged_upstream_up{addr="127.0.0.1:'$OP'",role="origin",site="main \"edge\" \\ 1"}')" 1
 expect_match "edged: upstream latency histogram counted the fetch" "$(m e1 'edged_upstream_latency_seconds_count{}')" '^[1-9]'
 finish
