@@ -5,6 +5,7 @@
 #   bash bench/dns.sh --steered             steered name, failover (about 100 s)
 #   bash bench/dns.sh --steered --weighted  steered name, weighted 70/30
 #   ROUNDS=3 DURATION=10 RATE=20000 CLIENTS=4 OUTSTANDING=200 THREADS=2 bash bench/dns.sh [--steered]
+#   GDNSD_PORT=15663 STEERD_PORT=15664 bash bench/dns.sh ...   (defaults 15653, 15654)
 #
 # Static: both servers serve bench/dns/bench.test.zone; dnsperf replays
 # bench/dns/queries.txt (A, AAAA, MX, NS, SOA, TXT, SRV, CNAME chains,
