@@ -44,6 +44,10 @@ int steerd_privdrop(const struct privdrop_user *u, const char *config_path, cons
             return PRIVDROP_ERR;
     if (cc->configured && privdrop_check_readable("control.token_file", cc->token_file, err, errlen) < 0)
         return PRIVDROP_ERR;
+    for (size_t i = 0; s->health && i < s->health->nchecks; i++)
+        if (s->health->checks[i].ca_file[0] &&
+            privdrop_check_readable("health check ca_file", s->health->checks[i].ca_file, err, errlen) < 0)
+            return PRIVDROP_ERR;
     const struct geo_set *g = s->policy ? steer_policy_geo(s->policy) : NULL;
     for (size_t i = 0; g && i < geo_set_db_count(g); i++)
         if (privdrop_check_readable("geo database", geo_set_db_path(g, i), err, errlen) < 0)
