@@ -226,7 +226,12 @@ for r in $(seq 1 "$ROUNDS"); do
         printf '%-8s %-6s %12.0f %12s %8s %16s\n' "$r" $s "$qps" "$done_" "$lost" "$us"
         QPS_L[$s]="${QPS_L[$s]} $qps"
         US_L[$s]="${US_L[$s]} $us"
+        if [ $s = gdnsd ]; then gq_r=$qps; gu_r=$us; fi
     done
+    # the two runs of a round are neighbours in time: their ratio is less
+    # exposed to what the rest of the machine does than ratios of medians
+    R_QPS="${R_QPS:-} $(awk -v a="$qps" -v b="$gq_r" 'BEGIN { printf "%.3f", b ? a / b : 0 }')"
+    R_US="${R_US:-} $(awk -v a="$us" -v b="$gu_r" 'BEGIN { printf "%.3f", b ? a / b : 0 }')"
 done
 
 # latency at a fixed offered rate: dnsperf -v prints one line per answer,
@@ -270,3 +275,7 @@ awk -v gq="$(med ${QPS_L[gdnsd]})" -v sq="$(med ${QPS_L[steerd]})" \
     printf "  p50 latency    %.3f   (lower is better)\n", g50 ? s50 / g50 : 0
     printf "  p99 latency    %.3f   (lower is better)\n", g99 ? s99 / g99 : 0
 }'
+spread() { echo "$@" | tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { printf "median %s, min %s, max %s", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
+echo "per-round ratios (steerd run / the gdnsd run just before it):"
+echo "  qps            $(spread $R_QPS)"
+echo "  cpu per query  $(spread $R_US)"
