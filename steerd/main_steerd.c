@@ -129,15 +129,20 @@ static int ctl_reload(void *ctx, char *err, size_t errlen)
     return reload(err, errlen);
 }
 
-/* GET /metrics (steerd/metrics.h): the published snapshot inside a read section. */
+/* GET /metrics (steerd/metrics.h): the published snapshot inside a read
+ * section; the health engine's lock is taken before it, never inside. */
 static int ctl_metrics(void *ctx, struct evbuffer *out)
 {
+    struct health_stats hs;
+    bool have_hs = health_engine_stats(g_health, &hs) == HEALTH_OK;
     urcu_memb_read_lock();
     struct snapshot *s = snapshot_of_view(rcu_dereference(g_view));
-    struct metrics_sources src = { .dns = atomic_load(&g_srv), .health = g_health, .policy = s->policy,
+    struct metrics_sources src = { .dns = atomic_load(&g_srv), .health = have_hs ? &hs : NULL, .policy = s->policy,
                                    .generation = s->generation, .loaded_at = s->loaded_at, .qlog = g_qlog };
     int rc = metrics_render(out, &src);
     urcu_memb_read_unlock();
+    if (have_hs)
+        health_stats_free(&hs);
     return rc;
 }
 

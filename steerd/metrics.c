@@ -736,8 +736,6 @@ static int snapshot_totals(struct cum *out, bool zeros)
 
 int metrics_render(struct evbuffer *out, const struct metrics_sources *src)
 {
-    struct health_stats hs;
-    bool have_hs = src->health && health_engine_stats(src->health, &hs) == HEALTH_OK;
     struct cum tot;
     pthread_mutex_lock(&G.lock);
     int rc = snapshot_totals(&tot, true);
@@ -745,15 +743,13 @@ int metrics_render(struct evbuffer *out, const struct metrics_sources *src)
         if (src->dns)
             render_dns(out, src->dns);
         render_steering(out, &tot.answers, &tot.names);
-        if (have_hs)
-            render_health(out, &hs, src->policy);
+        if (src->health)
+            render_health(out, src->health, src->policy);
         render_rum(out, &tot);
         render_process(out, src);
     }
     pthread_mutex_unlock(&G.lock);
     cum_free(&tot);
-    if (have_hs)
-        health_stats_free(&hs);
     return rc;
 }
 

@@ -53,7 +53,7 @@
 #include "steering/steering.h"
 
 struct evbuffer;
-struct health_engine;
+struct health_stats;
 struct rum_collector;
 struct querylog;
 
@@ -150,7 +150,7 @@ void metrics_reload_result(bool ok);
 /* What the renderer reads besides its own tables; any pointer may be NULL. */
 struct metrics_sources {
     const struct dns_server *dns;
-    struct health_engine *health;
+    const struct health_stats *health;   /* health_engine_stats, taken outside the read section */
     const struct steer_policy *policy;   /* current snapshot's (pool weights) */
     uint64_t generation;
     time_t loaded_at;
