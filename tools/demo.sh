@@ -51,6 +51,7 @@ steer demo is running. Try:
   dig @127.0.0.1 -p 5300 www.cdn.example.test +subnet=198.51.100.0/24  # North America
   dig @127.0.0.1 -p 5300 www.cdn.example.test +subnet=203.0.113.128/26 # Asia: CDN by CNAME
   curl -i http://127.0.0.1:8081/                                     # MISS, then HIT
+  open http://127.0.0.1:8053/ (status page), curl http://127.0.0.1:8053/metrics
 Logs: $RUN   Ctrl-C stops everything.
 TXT
 # A stopped shield or PoP is part of the demo (fallback, failover): report
