@@ -202,7 +202,7 @@ static const struct up_cb prop_cb = { prop_head, prop_data, prop_done, prop_erro
 int admin_init(struct edged *ed)
 {
     for (unsigned i = 0; i < ed->cfg->npropagate; i++) {
-        ed->prop[i] = upstream_new(ed, &ed->cfg->propagate[i], false);
+        ed->prop[i] = upstream_new(ed, &ed->cfg->propagate[i], UP_TIER_ADMIN);
         if (!ed->prop[i]) return -1;
         ed->nprop++;
     }
@@ -230,6 +230,35 @@ static void propagate(struct edged *ed, const struct http_msg *m)
 
 /* ---- metrics ----------------------------------------------------------- */
 
+/* edged_upstream_results_total{tier,result} and
+ * edged_upstream_duration_seconds{tier} (see upstream.h). */
+static void upstream_tier_metrics(struct evbuffer *b, const struct edge_stats *s)
+{
+    static const uint64_t bounds_us[UP_DUR_NB] = UP_DUR_BOUNDS_US;
+    double bounds[UP_DUR_NB];
+    for (int i = 0; i < UP_DUR_NB; i++) bounds[i] = (double)bounds_us[i] / 1e6;
+    struct prom_labels l;
+    prom_family(b, "edged_upstream_results_total", PROM_COUNTER,
+                "Exchanges with origins and shields by how they ended: ok (a response below 500), "
+                "error (5xx, refused, reset, invalid or truncated), timeout.");
+    for (int t = 0; t < UP_TIERS; t++)
+        for (int r = 0; r < UP_RESULTS; r++) {
+            prom_labels_init(&l);
+            prom_label(&l, "tier", up_tier_name((enum up_tier)t));
+            prom_label(&l, "result", up_result_name((enum up_result)r));
+            prom_u64(b, "edged_upstream_results_total", &l, s->tier[t].result[r]);
+        }
+    prom_family(b, "edged_upstream_duration_seconds", PROM_HISTOGRAM,
+                "Time from sending a request to an origin or shield to its parsed response headers "
+                "(time to first byte of the head, not the whole body), by tier.");
+    for (int t = 0; t < UP_TIERS; t++) {
+        prom_labels_init(&l);
+        prom_label(&l, "tier", up_tier_name((enum up_tier)t));
+        prom_histogram(b, "edged_upstream_duration_seconds", &l, bounds, s->tier[t].head, UP_DUR_NB,
+                       (double)s->tier[t].head_us_sum / 1e6);
+    }
+}
+
 static void metrics(struct aconn *a)
 {
     struct edged *ed = a->ed;
@@ -253,15 +282,7 @@ static void metrics(struct aconn *a)
     C("upstream_requests_total", "Upstream requests attempted.", s->up_requests);
     C("upstream_failures_total", "Upstream attempts that failed.", s->up_failures);
     C("upstream_fallbacks_total", "Shield failures answered by the next upstream.", s->up_fallbacks);
-    static const uint64_t bounds[8] = UP_LAT_BOUNDS;
-    evbuffer_add_printf(b, "# HELP edged_upstream_latency_seconds Time to upstream response head.\n"
-                           "# TYPE edged_upstream_latency_seconds histogram\n");
-    for (int i = 0; i < 8; i++)
-        evbuffer_add_printf(b, "edged_upstream_latency_seconds_bucket{le=\"%.3f\"} %llu\n", (double)bounds[i] / 1000.0,
-                            (unsigned long long)s->up_latency_le[i]);
-    evbuffer_add_printf(b, "edged_upstream_latency_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)s->up_latency_count);
-    evbuffer_add_printf(b, "edged_upstream_latency_seconds_sum %.3f\n", (double)s->up_latency_ms_sum / 1000.0);
-    evbuffer_add_printf(b, "edged_upstream_latency_seconds_count %llu\n", (unsigned long long)s->up_latency_count);
+    upstream_tier_metrics(b, s);
     evbuffer_add_printf(b, "# HELP edged_upstream_up Upstream not marked down (1) or down (0).\n# TYPE edged_upstream_up gauge\n");
     for (unsigned i = 0; i < ed->cfg->nsites; i++) {
         const struct site_rt *st = &ed->sites[i];

@@ -36,12 +36,11 @@ uint64_t edged_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-void edged_up_latency(struct edged *ed, uint64_t ms)
+uint64_t edged_us(void)
 {
-    static const uint64_t bounds[8] = UP_LAT_BOUNDS;
-    ed->st.up_latency_count++;
-    ed->st.up_latency_ms_sum += ms;
-    for (int i = 0; i < 8; i++) if (ms <= bounds[i]) ed->st.up_latency_le[i]++;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 /* ---- TLS ----------------------------------------------------------------- */
@@ -186,10 +185,10 @@ struct server *server_new(const struct edge_config *cfg, char *err, size_t errle
     for (unsigned i = 0; i < cfg->nsites; i++) {
         struct site_rt *s = &ed->sites[i];
         s->cfg = &cfg->sites[i];
-        s->origin = upstream_new(ed, &s->cfg->origin, false);
+        s->origin = upstream_new(ed, &s->cfg->origin, UP_TIER_ORIGIN);
         if (!s->origin) { snprintf(err, errlen, "out of memory"); goto fail; }
         for (unsigned j = 0; j < s->cfg->nshields; j++) {
-            s->shields[j] = upstream_new(ed, &s->cfg->shields[j], true);
+            s->shields[j] = upstream_new(ed, &s->cfg->shields[j], UP_TIER_SHIELD);
             if (!s->shields[j]) { snprintf(err, errlen, "out of memory"); goto fail; }
             s->nshields++;
         }

@@ -26,18 +26,30 @@ struct site_rt {
     unsigned nshields;
 };
 
+/* Upper bounds (microseconds) of the upstream head-time histogram: from a
+ * loopback or same-rack upstream (well under 1 ms) to the default
+ * first-byte timeout (15 s). */
+#define UP_DUR_BOUNDS_US { 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, \
+                           250000, 500000, 1000000, 2500000, 5000000, 15000000 }
+#define UP_DUR_NB 15
+
+/* Per-tier upstream counters (see upstream.h for what is counted). */
+struct up_tier_stats {
+    uint64_t result[UP_RESULTS];
+    uint64_t head[UP_DUR_NB + 1];   /* not cumulative; [UP_DUR_NB] is +Inf */
+    uint64_t head_us_sum;
+};
+
 /* Counters; plain integers because only the loop thread writes them. */
 struct edge_stats {
     uint64_t requests, hits, misses, stale, revalidated, pass, collapsed, errors;
     uint64_t status[6];             /* by class: 1xx..5xx at [1..5] */
     uint64_t bytes_out, bytes_upstream;
     uint64_t up_requests, up_failures, up_fallbacks;
-    uint64_t up_latency_count, up_latency_ms_sum;
-    uint64_t up_latency_le[8];      /* cumulative-style histogram, see UP_LAT_BOUNDS */
+    struct up_tier_stats tier[UP_TIERS];
     uint64_t purges, purged_objects, signed_denied;
     uint64_t conns_open, conns_total;
 };
-#define UP_LAT_BOUNDS { 5, 10, 25, 50, 100, 250, 1000, 5000 }
 
 struct edged {
     struct event_base *base;
@@ -64,7 +76,7 @@ struct edged {
 void edged_clock(struct edged *ed);
 /* Milliseconds since an arbitrary epoch (monotonic). */
 uint64_t edged_ms(void);
-/* Records one upstream latency sample. */
-void edged_up_latency(struct edged *ed, uint64_t ms);
+/* Microseconds since an arbitrary epoch (monotonic). */
+uint64_t edged_us(void);
 
 #endif

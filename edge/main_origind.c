@@ -1,5 +1,5 @@
 /* edge/main_origind.c: demo and test origin server (bin/origind).
- *   origind -l 127.0.0.1:8000 [-d DIR] [-m MAXAGE] [-D DELAY_MS]
+ *   origind [-l ADDR:PORT] [-d DIR] [-m MAXAGE] [-D DELAY_MS] | -V | -h
  * Serves DIR (Cache-Control max-age, ETag, Last-Modified, 304s) and test
  * endpoints; every request is counted per path so tests can see how many
  * reached the origin:
@@ -14,6 +14,7 @@
  * Single-threaded libevent server built on the edge HTTP parser. */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,10 +30,15 @@
 
 #include "common/log.h"
 #include "common/netaddr.h"
+#include "common/version.h"
 #include "edge/http.h"
 
 #define MAX_PATHS 8192       /* distinct counted paths; beyond, not counted */
 #define MAX_BODY_GEN (1ULL << 31)
+/* -m: a year is the longest max-age worth testing (RFC 9111 caps none). */
+#define MAX_MAXAGE (365U * 86400U)
+/* -D: longer than any edged timeout (the longest default is 30 s). */
+#define MAX_DELAY_MS 600000U
 
 struct hit { char *path; uint64_t n; };
 
@@ -353,21 +359,68 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 
 static void on_signal(evutil_socket_t s, short w, void *arg) { (void)s; (void)w; (void)arg; event_base_loopexit(G.base, NULL); }
 
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: origind [-l ADDR:PORT] [-d DIR] [-m MAXAGE] [-D DELAY_MS]\n"
+            "  -l, --listen ADDR:PORT  listen address (default 127.0.0.1:8000)\n"
+            "  -d, --dir DIR           serve the files in DIR\n"
+            "  -m, --max-age MAXAGE    max-age of served files in seconds (default 60)\n"
+            "  -D, --delay DELAY_MS    delay every answer by DELAY_MS milliseconds (default 0)\n"
+            "  -V, --version           print the version\n"
+            "  -h, --help              this help\n"
+            "A test and demo origin for edged; see origind(8) for its test endpoints.\n"
+            "signals: INT/TERM stop\n"
+            "exit: 0 stopped by a signal, 1 cannot listen, 2 usage\n");
+}
+
+/* A decimal in [0, max] (the whole string). Returns 0 or -1. */
+static int parse_uint(const char *s, unsigned max, unsigned *out)
+{
+    char *end;
+    if (s[0] < '0' || s[0] > '9') return -1;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || *end || v > max) return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *listen = "127.0.0.1:8000";
     G.maxage = 60;
+    static const struct option opts[] = {
+        { "listen", required_argument, NULL, 'l' }, { "dir", required_argument, NULL, 'd' },
+        { "max-age", required_argument, NULL, 'm' }, { "delay", required_argument, NULL, 'D' },
+        { "version", no_argument, NULL, 'V' }, { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
     int opt;
-    while ((opt = getopt(argc, argv, "l:d:m:D:")) != -1) {
+    while ((opt = getopt_long(argc, argv, "l:d:m:D:Vh", opts, NULL)) != -1) {
         switch (opt) {
         case 'l': listen = optarg; break;
         case 'd': G.dir = optarg; break;
-        case 'm': G.maxage = (unsigned)atoi(optarg); break;
-        case 'D': G.delay_ms = (unsigned)atoi(optarg); break;
-        default:
-            fprintf(stderr, "usage: origind [-l ADDR:PORT] [-d DIR] [-m MAXAGE] [-D DELAY_MS]\n");
-            return 2;
+        case 'm':
+            if (parse_uint(optarg, MAX_MAXAGE, &G.maxage) != 0) {
+                fprintf(stderr, "origind: -m %s: want seconds, 0 to %u\n", optarg, MAX_MAXAGE);
+                return 2;
+            }
+            break;
+        case 'D':
+            if (parse_uint(optarg, MAX_DELAY_MS, &G.delay_ms) != 0) {
+                fprintf(stderr, "origind: -D %s: want milliseconds, 0 to %u\n", optarg, MAX_DELAY_MS);
+                return 2;
+            }
+            break;
+        case 'V': printf("origind %s\n", STEER_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
         }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
     }
     G.lim.max_head = 65536; G.lim.max_headers = HTTP_MAX_HEADERS;
     struct net_addr a; uint16_t port;

@@ -24,14 +24,17 @@ struct uconn {
     struct bufferevent *bev;
     struct uconn *next;            /* idle list */
     enum uc_state st;
-    bool connected, reused, retried, in_cb, aborted, paused, keep_alive, probe;
+    bool connected, reused, retried, in_cb, aborted, paused, keep_alive;
+    bool probe;                    /* health probe: not counted in metrics */
+    bool counted;                  /* this exchange's result is counted */
+    uint16_t status;               /* of the response head, once parsed */
     const struct up_cb *cb;
     void *ctx;
     enum http_method method;
     enum http_body body;
     uint64_t remaining;
     struct chunk_dec cd;
-    uint64_t t_start;
+    uint64_t t_start;              /* request queued, microseconds (edged_us) */
     char *req; size_t req_len;     /* malloced copy for one retry on a stale pooled conn */
     char *rbody; size_t rbody_len; /* malloced copy of the request body */
 };
@@ -46,12 +49,59 @@ static struct timeval tv_ms(uint64_t ms)
     return tv;
 }
 
-struct upstream *upstream_new(struct edged *ed, const struct edge_hostport *hp, bool is_shield)
+/* ---- metrics ------------------------------------------------------------ */
+
+const char *up_tier_name(enum up_tier t)
+{
+    return t == UP_TIER_SHIELD ? "shield" : t == UP_TIER_ORIGIN ? "origin" : "admin";
+}
+
+const char *up_result_name(enum up_result r)
+{
+    return r == UP_RES_OK ? "ok" : r == UP_RES_TIMEOUT ? "timeout" : "error";
+}
+
+static bool uc_counted_tier(const struct uconn *c)
+{
+    return !c->probe && c->u->tier < UP_TIERS;
+}
+
+/* The end of an exchange, counted once (the first call wins). */
+static void uc_result(struct uconn *c, enum up_result r)
+{
+    if (c->counted || !uc_counted_tier(c)) return;
+    c->counted = true;
+    c->u->ed->st.tier[c->u->tier].result[r]++;
+}
+
+/* A response head arrived: the head time goes into the tier's histogram. */
+static void uc_head_time(struct uconn *c)
+{
+    static const uint64_t bounds[UP_DUR_NB] = UP_DUR_BOUNDS_US;
+    if (!uc_counted_tier(c)) return;
+    uint64_t us = edged_us() - c->t_start;
+    struct up_tier_stats *t = &c->u->ed->st.tier[c->u->tier];
+    unsigned i = 0;
+    while (i < UP_DUR_NB && us > bounds[i]) i++;   /* at most UP_DUR_NB steps */
+    t->head[i]++;
+    t->head_us_sum += us;
+}
+
+/* Result of an exchange that has its head: a 5xx is an upstream error. */
+static enum up_result uc_status_result(const struct uconn *c)
+{
+    return c->status >= 500 ? UP_RES_ERROR : UP_RES_OK;
+}
+
+/* ---- upstreams ---------------------------------------------------------- */
+
+struct upstream *upstream_new(struct edged *ed, const struct edge_hostport *hp, enum up_tier tier)
 {
     struct upstream *u = calloc(1, sizeof *u);
     if (!u) return NULL;
     u->hp = *hp;
-    u->is_shield = is_shield;
+    u->tier = tier;
+    u->is_shield = tier == UP_TIER_SHIELD;
     u->ed = ed;
     return u;
 }
@@ -101,9 +151,11 @@ static void uc_send(struct uconn *c)
     if (c->rbody_len) evbuffer_add(out, c->rbody, c->rbody_len);
 }
 
-struct uconn *up_request(struct upstream *u, const char *req, size_t len, const char *body,
-                         size_t blen, enum http_method m, const struct up_cb *cb, void *ctx)
+/* up_request, or a health probe (`probe`: not counted in metrics). */
+static struct uconn *request(struct upstream *u, const char *req, size_t len, const char *body,
+                             size_t blen, enum http_method m, const struct up_cb *cb, void *ctx, bool probe)
 {
+    /* a request that cannot even start is an error of its tier */
     struct uconn *c = u->idle;
     if (c) {
         u->idle = c->next; u->nidle--;
@@ -114,24 +166,36 @@ struct uconn *up_request(struct upstream *u, const char *req, size_t len, const 
         bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     } else {
         c = calloc(1, sizeof *c);
-        if (!c) return NULL;
+        if (!c) goto failed;
         c->u = u;
     }
     c->st = UC_WAIT_HEAD;
     c->cb = cb; c->ctx = ctx; c->method = m;
-    c->retried = c->aborted = c->paused = c->in_cb = false;
-    c->t_start = edged_ms();
+    c->retried = c->aborted = c->paused = c->in_cb = c->counted = false;
+    c->probe = probe;
+    c->status = 0;
+    c->t_start = edged_us();
     free(c->req); free(c->rbody);
     c->req = malloc(len);
     c->rbody = blen ? malloc(blen) : NULL;
-    if (!c->req || (blen && !c->rbody)) { c->req_len = c->rbody_len = 0; uc_free(c); return NULL; }
+    if (!c->req || (blen && !c->rbody)) { c->req_len = c->rbody_len = 0; uc_free(c); goto failed; }
     memcpy(c->req, req, len); c->req_len = len;
     if (blen) memcpy(c->rbody, body, blen);
     c->rbody_len = blen;
-    if (!c->bev && uc_connect(c) != 0) { uc_free(c); return NULL; }
+    if (!c->bev && uc_connect(c) != 0) { uc_free(c); goto failed; }
     uc_send(c);
     u->requests++;
     return c;
+failed:
+    /* a request that cannot even start is an error of its tier */
+    if (!probe && u->tier < UP_TIERS) u->ed->st.tier[u->tier].result[UP_RES_ERROR]++;
+    return NULL;
+}
+
+struct uconn *up_request(struct upstream *u, const char *req, size_t len, const char *body,
+                         size_t blen, enum http_method m, const struct up_cb *cb, void *ctx)
+{
+    return request(u, req, len, body, blen, m, cb, ctx, false);
 }
 
 void up_pause(struct uconn *c) { if (!c->paused) { c->paused = true; bufferevent_disable(c->bev, EV_READ); } }
@@ -162,6 +226,9 @@ void up_release(struct uconn *c)
 void up_abort(struct uconn *c)
 {
     if (!c) return;
+    /* cancelled after the head: the upstream did answer (before it, the
+     * exchange has no result) */
+    if (c->st == UC_BODY) uc_result(c, uc_status_result(c));
     c->aborted = true;
     if (!c->in_cb) uc_free(c);
 }
@@ -222,7 +289,7 @@ static void probe_fire(evutil_socket_t fd, short what, void *arg)
     /* Probes never reuse pooled connections: a fresh connect is what is tested. */
     struct uconn *saved = u->idle; uint32_t saved_n = u->nidle;
     u->idle = NULL; u->nidle = 0;
-    u->probe_conn = up_request(u, req, (size_t)n, NULL, 0, HTTP_M_GET, &probe_cb, u);
+    u->probe_conn = request(u, req, (size_t)n, NULL, 0, HTTP_M_GET, &probe_cb, u, true);
     u->idle = saved; u->nidle = saved_n;
     if (!u->probe_conn) probe_start(u);
 }
@@ -268,6 +335,7 @@ static void pool_unlink(struct uconn *c)
 static void uc_fail(struct uconn *c, enum up_err e)
 {
     bool got_head = c->st == UC_BODY;
+    uc_result(c, e == UP_ERR_TIMEOUT ? UP_RES_TIMEOUT : UP_RES_ERROR);
     c->st = UC_DONE;
     c->in_cb = true;
     c->cb->on_error(c->ctx, e, got_head);
@@ -276,6 +344,7 @@ static void uc_fail(struct uconn *c, enum up_err e)
 
 static void uc_finish(struct uconn *c)
 {
+    uc_result(c, uc_status_result(c));
     c->st = UC_DONE;
     c->in_cb = true;
     c->cb->on_done(c->ctx);
@@ -355,7 +424,8 @@ static void uc_read(struct bufferevent *bev, void *arg)
         c->remaining = m.content_length;
         c->keep_alive = m.keep_alive;
         chunk_dec_init(&c->cd);
-        edged_up_latency(c->u->ed, edged_ms() - c->t_start);
+        c->status = (uint16_t)m.status;
+        uc_head_time(c);
         struct timeval rt = tv_ms(c->u->ed->cfg->t_upstream_idle);
         bufferevent_set_timeouts(bev, &rt, NULL);
         c->in_cb = true;

@@ -7,6 +7,15 @@
  * body data, done, or error. Passive health: consecutive failures mark an
  * upstream down; a timer probes GET /health and marks it up again.
  *
+ * Metrics: each exchange with an origin or a shield counts, in the
+ * upstream's tier (ed->st.tier[], plain integers, loop thread only), the
+ * time from sending the request to its parsed response head (histogram)
+ * and one result when it ends: ok (a response below 500), error (a 5xx
+ * response, refused/reset connection, invalid or truncated response) or
+ * timeout. An exchange edged cancels before the head (every client gone,
+ * shutdown) has no result. Health probes and purge propagation are not
+ * counted.
+ *
  * Event-loop thread only. A uconn is owned by its caller from up_request()
  * until a terminal callback (done/error) or up_abort(); after either, the
  * caller must not touch it (the upstream module pools or frees it).
@@ -32,9 +41,21 @@ enum up_err {
     UP_ERR_CLOSED,        /* connection closed or reset: 502 */
 };
 
+/* Which tier an upstream belongs to (metrics label `tier`). */
+enum up_tier {
+    UP_TIER_ORIGIN = 0,
+    UP_TIER_SHIELD,
+    UP_TIERS,                 /* number of counted tiers */
+    UP_TIER_ADMIN = UP_TIERS, /* purge propagation target: not counted */
+};
+
+/* How an exchange ended (metrics label `result`). */
+enum up_result { UP_RES_OK = 0, UP_RES_ERROR, UP_RES_TIMEOUT, UP_RESULTS };
+
 struct upstream {
     struct edge_hostport hp;
-    bool is_shield;
+    enum up_tier tier;
+    bool is_shield;            /* tier == UP_TIER_SHIELD */
     bool down;
     uint32_t fails;            /* consecutive failures */
     struct uconn *idle;        /* pool (LIFO) */
@@ -55,7 +76,7 @@ struct up_cb {
     void (*on_error)(void *ctx, enum up_err e, bool got_head);
 };
 
-struct upstream *upstream_new(struct edged *ed, const struct edge_hostport *hp, bool is_shield);
+struct upstream *upstream_new(struct edged *ed, const struct edge_hostport *hp, enum up_tier tier);
 void upstream_free(struct upstream **u);
 
 /* Sends req (a complete head, plus optional body) to u, reusing an idle
@@ -74,5 +95,10 @@ void up_abort(struct uconn *c);
 /* Passive health reporting by the fetch logic. */
 void upstream_ok(struct upstream *u);
 void upstream_failed(struct upstream *u);
+
+/* Metric names of a tier and a result ("origin", "shield"; "ok", "error",
+ * "timeout"). */
+const char *up_tier_name(enum up_tier t);
+const char *up_result_name(enum up_result r);
 
 #endif

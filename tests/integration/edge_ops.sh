@@ -101,7 +101,8 @@ expect_eq "after the background refresh it is fresh again" "$(xc "$S")" "HIT"
 # --- metrics ---
 m=$(curl -s "http://127.0.0.1:$EA/metrics")
 expect_match "metrics: hits counter" "$m" "^edged_cache_hits_total [1-9]"
-expect_match "metrics: upstream latency histogram" "$m" "^edged_upstream_latency_seconds_count [1-9]"
+expect_match "metrics: upstream head-time histogram of the shield tier" "$m" '^edged_upstream_duration_seconds_count\{tier="shield"\} [1-9]'
+expect_match "metrics: upstream results of the shield tier" "$m" '^edged_upstream_results_total\{tier="shield",result="ok"\} [1-9]'
 expect_match "metrics: purges" "$m" "^edged_purges_total [1-9]"
 
 # --- disk tier: warm restart, corrupted file never served ---

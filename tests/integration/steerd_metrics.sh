@@ -6,9 +6,9 @@
 # good reload (rules reordered: counters must carry over); every scrape is
 # parsed by an independent parser (python3-prometheus-client) and checked
 # for exact counter deltas and label sets. edged's /metrics is validated the
-# same way. Ports 16000-16019.
+# same way, per upstream tier with a shield. Ports 16000-16019, 16300-16301.
 . "$(dirname "$0")/../lib.sh"
-DNS=16000; CTL=16001; RUM=16002; DEAD=16003; OP=16010; EP=16011; EA=16012
+DNS=16000; CTL=16001; RUM=16002; DEAD=16003; OP=16010; EP=16011; EA=16012; SP=16300; SA=16301
 TOKEN=metrics-token-0123456789abcdef
 printf '%s\n' "$TOKEN" > "$TMP/token"; chmod 600 "$TMP/token"
 cp "$ROOT/examples/cdn.example.test.zone" "$TMP/"
@@ -248,18 +248,58 @@ stop_pid $STEERD
 expect_eq "steerd exits cleanly (ASan/UBSan, leaks)" "$(grep -c 'ERROR: \|runtime error' "$TMP/steerd.log")" 0
 
 # ---- edged's /metrics through the same parser
+# A PoP (shield, then origin) and its shield; the PoP also has a site whose
+# origin refuses connections. Per tier (upstream.h): one result per
+# exchange, the head time of every exchange that got a response head.
+cat > "$TMP/shield.yaml" <<YAML
+tier: shield-m
+listen: { http: ["127.0.0.1:$SP"] }
+admin: { listen: "127.0.0.1:$SA", token_file: token }
+sites: [ { name: s, hosts: ["*"], origin: "127.0.0.1:$OP" } ]
+YAML
 cat > "$TMP/edged.yaml" <<YAML
 listen: { http: ["127.0.0.1:$EP"] }
 admin: { listen: "127.0.0.1:$EA", token_file: token }
-sites: [ { name: 'main "edge" \\ 1', hosts: ["*"], origin: "127.0.0.1:$OP" } ]
+timeouts: { upstream_first_byte: 300ms }
+upstream: { fail_threshold: 100 }
+sites:
+  - { name: 'main "edge" \\ 1', hosts: ["*"], origin: "127.0.0.1:$OP", shields: ["127.0.0.1:$SP"] }
+  - { name: refused, hosts: ["refused.test"], origin: "127.0.0.1:$DEAD" }
 YAML
 start_bg "$TMP/origin.log" "$BIN/origind" -l 127.0.0.1:$OP
-start_bg "$TMP/edged.log" "$BIN/edged" -c "$TMP/edged.yaml"
-for p in $OP $EP $EA; do wait_tcp $p || { not_ok "edged and origind start"; cat "$TMP"/edged.log; finish; }; done
-U="http://127.0.0.1:$EP/gen/a?size=100&cc=max-age%3D60"
+start_bg "$TMP/shield.log" "$BIN/edged" -c "$TMP/shield.yaml"; SHIELD=$LAST_PID
+start_bg "$TMP/edged.log" "$BIN/edged" -c "$TMP/edged.yaml"; EDGED=$LAST_PID
+for p in $OP $SP $SA $EP $EA; do wait_tcp $p || { not_ok "edged and origind start"; cat "$TMP"/edged.log "$TMP"/shield.log; finish; }; done
+E="http://127.0.0.1:$EP"
+U="$E/gen/a?size=100&cc=max-age%3D60"
 curl -s -o /dev/null "$U"; curl -s -o /dev/null "$U"
 check "edged /metrics parses and follows the format rules" scrape e1 "http://127.0.0.1:$EA/metrics"
 expect_eq "edged: one miss, one hit" "$(m e1 'edged_cache_misses_total{}')/$(m e1 'edged_cache_hits_total{}')" 1/1
 expect_eq "edged: a site name with quotes and a backslash is escaped" "$(m e1 'edged_upstream_up{addr="127.0.0.1:'$OP'",role="origin",site="main \"edge\" \\ 1"}')" 1
-expect_match "edged: upstream latency histogram counted the fetch" "$(m e1 'edged_upstream_latency_seconds_count{}')" '^[1-9]'
+T() { m "$1" "edged_upstream_results_total{result=\"$3\",tier=\"$2\"}"; }
+H() { m "$1" "edged_upstream_duration_seconds_count{tier=\"$2\"}"; }
+expect_eq "edged: the miss went to the shield: shield ok 1, origin nothing" \
+  "$(T e1 shield ok) $(T e1 shield error) $(T e1 shield timeout) $(T e1 origin ok)" "1 0 0 0"
+expect_eq "edged: head time of the shield counted once, none of the origin" "$(H e1 shield) $(H e1 origin)" "1 0"
+expect_match "edged: the shield's head time is under 1 s on loopback" "$(m e1 'edged_upstream_duration_seconds_bucket{le="1",tier="shield"}')" '^1$'
+check "shield /metrics parses" scrape sh1 "http://127.0.0.1:$SA/metrics"
+expect_eq "shield: its origin fetch is an origin ok, no shield tier traffic" "$(T sh1 origin ok) $(T sh1 shield ok) $(H sh1 origin)" "1 0 1"
+
+# a 503 from the shield (its origin's) is a shield error, then the origin's
+# own 503 an origin error; both have a head time
+expect_eq "edged: 503 from both tiers" "$(curl -s -o /dev/null -w '%{http_code}' "$E/gen/b?status=503")" 503
+# the first-byte timeout (300 ms) on the shield, then on the origin
+expect_eq "edged: both tiers too slow -> 504" "$(curl -s -o /dev/null -w '%{http_code}' "$E/gen/c?delay=1500")" 504
+# the origin of site refused: connection refused
+expect_eq "edged: refused origin -> 502" "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: refused.test' "$E/x")" 502
+check "edged /metrics parses after errors" scrape e2 "http://127.0.0.1:$EA/metrics"
+expect_eq "edged: shield results ok/error/timeout" "$(T e2 shield ok)/$(T e2 shield error)/$(T e2 shield timeout)" 1/1/1
+expect_eq "edged: origin results ok/error/timeout (503 and refused are errors)" "$(T e2 origin ok)/$(T e2 origin error)/$(T e2 origin timeout)" 0/2/1
+expect_eq "edged: head times: shield 2 (200, 503), origin 1 (503); timeouts and refusals have none" "$(H e2 shield) $(H e2 origin)" "2 1"
+expect_eq "edged: attempts (unlabelled) = sum of the tier results" "$(m e2 'edged_upstream_requests_total{}')" \
+  "$(sum e2 '^edged_upstream_results_total')"
+expect_eq "edged: shield head time sum is positive and below the timeout" \
+  "$(m e2 'edged_upstream_duration_seconds_sum{tier="shield"}' | awk '{ print ($1 > 0 && $1 < 0.3) ? "yes" : $1 }')" yes
+stop_pid $EDGED; stop_pid $SHIELD
+expect_eq "edged and its shield exit cleanly (ASan/UBSan, leaks)" "$(cat "$TMP/edged.log" "$TMP/shield.log" | grep -c 'ERROR: \|runtime error')" 0
 finish
