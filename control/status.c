@@ -4,7 +4,8 @@
  *   GET /v1/names   zones and steered names: rules (regions), their pool
  *                   chains, pools with policy, fallback and member weights
  *   GET /v1/rum     per provider, the RUM score table's continent and global
- *                   buckets: samples, success ratio, p50/p95, cost, trusted
+ *                   buckets that have data, trusted or not: samples, success
+ *                   ratio, p50/p95, cost, trusted
  *
  * Runs on the control thread only (control/server.c routes here). Snapshot
  * data is read inside the thread's RCU read section through the view hook
@@ -20,14 +21,14 @@
  * binary is picked up on the next load.
  *
  * The names endpoint reads the compiled policy's rules and pools through
- * steering/internal.h: steering.h has no accessors for them yet (see the
- * "policy structure" section; it is the only place that does). */
+ * the observers' view in steering/labels.h (the rule's metric label comes
+ * from the same function steerd/metrics.c uses); /v1/rum looks each bucket
+ * up by itself (rum_table_bucket_score), so untrusted buckets are listed. */
 #define _LGPL_SOURCE
 #include "control/control.h"
 
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,7 @@
 #include <urcu/urcu-memb.h>
 
 #include "rum/scores.h"
-#include "steering/internal.h"
+#include "steering/labels.h"
 
 #include "build/gen/control_assets.h"
 
@@ -182,17 +183,6 @@ static void serve_asset(struct evhttp_request *req, size_t i)
 
 /* ------------------------------------------------------------ policy structure */
 
-static const char *policy_kind_name(enum steer_policy_kind k)
-{
-    switch (k) {
-    case STEER_POL_WEIGHTED: return "weighted";
-    case STEER_POL_CLOSEST: return "closest";
-    case STEER_POL_FAILOVER: return "failover";
-    case STEER_POL_RUM: return "rum";
-    }
-    return "?";
-}
-
 static const char *continent_name(const char *code)
 {
     for (size_t i = 0; i < NCONTINENTS; i++)
@@ -201,109 +191,81 @@ static const char *continent_name(const char *code)
     return code;
 }
 
-/* Appends printf output to buf (size > 0) at *o, keeping it terminated;
- * output that does not fit is cut. */
-__attribute__((format(printf, 4, 5))) static void append(char *buf, size_t size, size_t *o, const char *fmt, ...)
-{
-    if (*o >= size - 1)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int w = vsnprintf(buf + *o, size - *o, fmt, ap);
-    va_end(ap);
-    if (w > 0)
-        *o = (size_t)w < size - *o ? *o + (size_t)w : size - 1;
-}
-
 /* The rule's match as text: "continent AS,OC country DE cidr 10.0.0.0/8". */
-static json_t *rule_match_text(const struct srule *r)
+static json_t *rule_match_text(const struct steer_name *n, size_t r)
 {
-    if (r->is_default)
-        return json_string("default");
-    char buf[512] = "";
-    size_t o = 0;
-    for (size_t i = 0; i < r->ncont; i++)
-        append(buf, sizeof buf, &o, "%s%s", i ? "," : o ? " continent " : "continent ", r->cont[i]);
-    for (size_t i = 0; i < r->ncountry; i++)
-        append(buf, sizeof buf, &o, "%s%s", i ? "," : o ? " country " : "country ", r->country[i]);
-    for (size_t i = 0; i < r->nsub; i++)
-        append(buf, sizeof buf, &o, "%s%s-%s", i ? "," : o ? " subdivision " : "subdivision ", r->sub[i].cc,
-               r->sub[i].sub);
-    for (size_t i = 0; i < r->nasn; i++)
-        append(buf, sizeof buf, &o, "%s%u", i ? "," : o ? " asn " : "asn ", r->asn[i]);
-    for (size_t i = 0; i < r->ncidr; i++) {
-        char t[64];
-        net_prefix_format(&r->cidr[i], t, sizeof t);
-        append(buf, sizeof buf, &o, "%s%s", i ? "," : o ? " cidr " : "cidr ", t);
-    }
+    char buf[512];   /* a region header, not a config dump: long lists are cut */
+    steer_rule_match_text(n, r, buf, sizeof buf);
     return json_string(buf);
 }
 
 /* The region name the page shows: "default", the continents' names joined
  * by "+" ("asia+oceania") when the rule matches only continents, else the
  * match text. */
-static json_t *rule_label(const struct srule *r)
+static json_t *rule_region(const struct steer_name *n, size_t r)
 {
-    if (r->is_default)
+    struct steer_rule_keys k;
+    steer_rule_keys(n, r, &k);
+    if (steer_rule_is_default(n, r))
         return json_string("default");
-    if (!r->ncont || r->ncountry || r->nsub || r->nasn || r->ncidr)
-        return rule_match_text(r);
+    if (!k.continents || k.countries || k.subdivisions || k.asns || k.cidrs)
+        return rule_match_text(n, r);
     char buf[256] = "";
     size_t o = 0;
-    for (size_t i = 0; i < r->ncont; i++)
-        append(buf, sizeof buf, &o, "%s%s", i ? "+" : "", continent_name(r->cont[i]));
+    for (size_t i = 0; i < k.continents && o + 1 < sizeof buf; i++) {
+        int w = snprintf(buf + o, sizeof buf - o, "%s%s", i ? "+" : "", continent_name(steer_rule_continent(n, r, i)));
+        if (w < 0)
+            break;
+        o = (size_t)w < sizeof buf - o ? o + (size_t)w : sizeof buf - 1;
+    }
     return json_string(buf);
 }
 
-static const char *first_pool(const struct steer_name *n, size_t i)
+/* The `rule` label of steer_answers_total (the same function makes it for
+ * steerd/metrics.c). The page also tries the other names of a rule, so
+ * labels from another exporter degrade to a weaker match, not to no data. */
+static json_t *rule_metric_label(const struct steer_name *n, size_t r)
 {
-    const struct srule *r = &n->rules[i];
-    return r->nchain && r->chain[0] < n->npools ? n->pools[r->chain[0]].name : "";
+    char buf[STEER_RULE_LABEL_MAX];
+    steer_rule_label(n, r, buf, sizeof buf);
+    return json_string(buf);
 }
 
-/* The `rule` label of steer_answers_total, as steerd/metrics.c makes it:
- * "default" for the default rule, else the rule's first pool, with
- * "#index" when an earlier rule starts with the same pool or the pool is
- * itself called "default". The page also tries the other names of a rule,
- * so a change on one side degrades to a weaker match, not to no data. */
-static json_t *rule_metric_label(const struct steer_name *n, size_t i)
+static json_t *rule_json(const struct steer_name *n, size_t r)
 {
-    if (n->rules[i].is_default)
-        return json_string("default");
-    const char *first = first_pool(n, i);
-    bool dup = i > 0 && !strcmp(first, "default");
-    for (size_t q = 0; q < i && !dup; q++)
-        dup = !strcmp(first_pool(n, q), first);
-    return dup ? json_sprintf("%s#%zu", first, i) : json_string(first);
-}
-
-static json_t *rule_json(const struct steer_name *n, size_t i)
-{
-    const struct srule *r = &n->rules[i];
+    struct steer_rule_keys k;
+    steer_rule_keys(n, r, &k);
     json_t *conts = json_array(), *chain = json_array();
-    for (size_t k = 0; k < r->ncont; k++)
-        json_array_append_new(conts, json_string(r->cont[k]));
-    for (unsigned k = 0; k < r->nchain && k < STEER_MAX_CHAIN; k++)
-        if (r->chain[k] < n->npools)
-            json_array_append_new(chain, json_string(n->pools[r->chain[k]].name));
-    return json_pack("{s:I,s:o,s:o,s:o,s:b,s:o,s:o}", "index", (json_int_t)i, "label", rule_label(r), "metric_label",
-                     rule_metric_label(n, i), "match", rule_match_text(r), "default", r->is_default, "continents",
-                     conts, "pools", chain);
+    for (size_t i = 0; i < k.continents; i++)
+        json_array_append_new(conts, json_string(steer_rule_continent(n, r, i)));
+    for (size_t i = 0; i < steer_rule_chain_length(n, r); i++) {
+        int pl = steer_rule_chain_pool(n, r, i);
+        if (pl >= 0)
+            json_array_append_new(chain, json_string(steer_pool_name(n, (size_t)pl)));
+    }
+    return json_pack("{s:I,s:o,s:o,s:o,s:b,s:o,s:o}", "index", (json_int_t)r, "label", rule_region(n, r),
+                     "metric_label", rule_metric_label(n, r), "match", rule_match_text(n, r), "default",
+                     steer_rule_is_default(n, r), "continents", conts, "pools", chain);
 }
 
-static json_t *pool_json(const struct steer_policy *p, const struct steer_name *n, size_t i)
+static const char *provider_name_or(const struct steer_policy *p, uint16_t id)
 {
-    const struct spool *pl = &n->pools[i];
+    return id < steer_policy_provider_count(p) ? steer_provider_name(p, id) : "?";
+}
+
+static json_t *pool_json(const struct steer_policy *p, const struct steer_name *n, size_t pl)
+{
     json_t *mem = json_array();
-    for (size_t k = 0; k < pl->nmem; k++) {
-        uint16_t id = pl->mem[k].prov;
-        json_array_append_new(mem, json_pack("{s:s,s:I}", "provider", id < p->nprov ? p->prov[id].name : "?",
-                                             "weight", (json_int_t)pl->mem[k].weight));
+    for (size_t k = 0; k < steer_pool_member_count(n, pl); k++) {
+        uint32_t w;
+        uint16_t id = steer_pool_member(n, pl, k, &w);
+        json_array_append_new(mem, json_pack("{s:s,s:I}", "provider", provider_name_or(p, id), "weight",
+                                             (json_int_t)w));
     }
-    json_t *fb = pl->fallback >= 0 && (size_t)pl->fallback < n->npools ? json_string(n->pools[pl->fallback].name)
-                                                                      : json_null();
-    return json_pack("{s:s,s:s,s:o,s:o}", "name", pl->name, "policy", policy_kind_name(pl->kind), "fallback", fb,
-                     "members", mem);
+    int f = steer_pool_fallback(n, pl);
+    json_t *fb = f >= 0 ? json_string(steer_pool_name(n, (size_t)f)) : json_null();
+    return json_pack("{s:s,s:s,s:o,s:o}", "name", steer_pool_name(n, pl), "policy",
+                     steer_policy_kind_name(steer_pool_kind(n, pl)), "fallback", fb, "members", mem);
 }
 
 /* Providers used by any pool of the name, in first-use order. */
@@ -311,13 +273,15 @@ static json_t *name_providers(const struct steer_policy *p, const struct steer_n
 {
     json_t *arr = json_array();
     uint8_t seen[STEER_MAX_PROVIDERS / 8] = { 0 };
-    for (size_t i = 0; i < n->npools; i++)
-        for (size_t k = 0; k < n->pools[i].nmem; k++) {
-            uint16_t id = n->pools[i].mem[k].prov;
-            if (id >= p->nprov || id >= STEER_MAX_PROVIDERS || (seen[id / 8] & (1u << (id % 8))))
+    size_t nprov = steer_policy_provider_count(p);
+    for (size_t i = 0; i < steer_name_pool_count(n); i++)
+        for (size_t k = 0; k < steer_pool_member_count(n, i); k++) {
+            uint32_t w;
+            uint16_t id = steer_pool_member(n, i, k, &w);
+            if (id >= nprov || id >= STEER_MAX_PROVIDERS || (seen[id / 8] & (1u << (id % 8))))
                 continue;
             seen[id / 8] |= (uint8_t)(1u << (id % 8));
-            json_array_append_new(arr, json_string(p->prov[id].name));
+            json_array_append_new(arr, json_string(steer_provider_name(p, id)));
         }
     return arr;
 }
@@ -348,24 +312,27 @@ static json_t *name_json(const struct control_view *v, const struct steer_name *
 {
     const struct steer_policy *p = v->policy;
     json_t *rules = json_array(), *pools = json_array();
-    for (size_t i = 0; i < n->nrules; i++)
+    for (size_t i = 0; i < steer_name_rule_count(n); i++)
         json_array_append_new(rules, rule_json(n, i));
-    for (size_t i = 0; i < n->npools; i++)
+    for (size_t i = 0; i < steer_name_pool_count(n); i++)
         json_array_append_new(pools, pool_json(p, n, i));
-    return json_pack("{s:s,s:o,s:I,s:I,s:b,s:o,s:o,s:o}", "name", n->text, "zone", name_zone(v, n->text), "ttl",
-                     (json_int_t)n->ttl, "degraded_ttl", (json_int_t)n->degraded_ttl, "apex", n->apex, "rules",
-                     rules, "pools", pools, "providers", name_providers(p, n));
+    const char *text = steer_name_text(n);
+    return json_pack("{s:s,s:o,s:I,s:I,s:b,s:o,s:o,s:o}", "name", text, "zone", name_zone(v, text), "ttl",
+                     (json_int_t)steer_name_ttl(n), "degraded_ttl", (json_int_t)steer_name_degraded_ttl(n), "apex",
+                     steer_name_is_apex(n), "rules", rules, "pools", pools, "providers", name_providers(p, n));
 }
 
 static json_t *provider_json(const struct steer_policy *p, size_t id)
 {
-    const struct sprov *sp = &p->prov[id];
-    json_t *o = json_pack("{s:s,s:s}", "name", sp->name, "type", sp->type == STEER_PROV_CDN ? "cdn" : "pop");
-    if (sp->type == STEER_PROV_CDN)
-        json_object_set_new(o, "cname", json_string(sp->cname));
-    if (sp->has_coords) {
-        json_object_set_new(o, "lat", json_real(sp->lat));
-        json_object_set_new(o, "lon", json_real(sp->lon));
+    bool cdn = steer_provider_type(p, id) == STEER_PROV_CDN;
+    json_t *o = json_pack("{s:s,s:s}", "name", steer_provider_name(p, id), "type", cdn ? "cdn" : "pop");
+    const char *cname = cdn ? steer_provider_cname(p, id) : NULL;
+    if (cname)
+        json_object_set_new(o, "cname", json_string(cname));
+    double lat, lon;
+    if (steer_provider_coords(p, id, &lat, &lon)) {
+        json_object_set_new(o, "lat", json_real(lat));
+        json_object_set_new(o, "lon", json_real(lon));
     }
     return o;
 }
@@ -381,9 +348,9 @@ static void get_names(const struct control_hooks *hooks, struct evhttp_request *
     for (size_t i = 0; i < v.nzones; i++)
         json_array_append_new(zones, json_string(v.zone_name(v.snap, i)));
     if (v.policy) {
-        for (size_t i = 0; i < v.policy->nnames; i++)
-            json_array_append_new(names, name_json(&v, &v.policy->names[i]));
-        for (size_t i = 0; i < v.policy->nprov; i++)
+        for (size_t i = 0; i < steer_policy_name_count(v.policy); i++)
+            json_array_append_new(names, name_json(&v, steer_policy_name(v.policy, i)));
+        for (size_t i = 0; i < steer_policy_provider_count(v.policy); i++)
             json_array_append_new(provs, provider_json(v.policy, i));
     }
     urcu_memb_read_unlock();
@@ -405,12 +372,10 @@ static json_t *score_json(const char *bucket, enum rum_level lvl, const struct r
                      "trusted", s->trusted);
 }
 
-/* Continent and global buckets of one provider. rum_table_score answers
- * for a client's geo: with only a continent set it returns that bucket when
- * it is trusted, or when it has data and the global bucket is not trusted;
- * a continent bucket hidden behind a trusted global one is left out (the
- * page shows global for it, which is what the decision would use when the
- * continent cannot decide). */
+/* Continent and global buckets of one provider, each looked up by itself:
+ * a continent bucket with any data is listed, trusted or not (thin data is
+ * shown as thin, not hidden behind a trusted global bucket); a decision for
+ * a continent whose bucket is not trusted uses the next level up. */
 static json_t *provider_rum(const struct steer_rum_table *t, uint16_t id)
 {
     json_t *arr = json_array();
@@ -418,16 +383,17 @@ static json_t *provider_rum(const struct steer_rum_table *t, uint16_t id)
     for (size_t i = 0; i < NCONTINENTS; i++) {
         struct rum_geo g = { 0 };
         memcpy(g.continent, continents[i].code, sizeof g.continent);
-        if (rum_table_score(t, &g, id, &s) != RUM_LVL_CONTINENT)
+        uint64_t key = rum_bucket_key(RUM_LVL_CONTINENT, &g);
+        if (rum_table_bucket_score(t, key, id, &s) == RUM_BUCKET_NONE)
             continue;
-        char key[32];
-        snprintf(key, sizeof key, "continent:%s", continents[i].code);
-        json_t *o = score_json(key, RUM_LVL_CONTINENT, &s);
+        char name[32];
+        rum_key_format(key, name, sizeof name);
+        json_t *o = score_json(name, RUM_LVL_CONTINENT, &s);
         json_object_set_new(o, "continent", json_string(continents[i].code));
         json_array_append_new(arr, o);
     }
     struct rum_geo none = { 0 };
-    if (rum_table_score(t, &none, id, &s) == RUM_LVL_GLOBAL)
+    if (rum_table_bucket_score(t, rum_bucket_key(RUM_LVL_GLOBAL, &none), id, &s) != RUM_BUCKET_NONE)
         json_array_append_new(arr, score_json("global", RUM_LVL_GLOBAL, &s));
     return arr;
 }
@@ -442,8 +408,9 @@ static void get_rum(const struct control_hooks *hooks, struct evhttp_request *re
     if (t)
         table = json_pack("{s:I,s:I,s:I}", "version", (json_int_t)rum_table_version(t), "built_ms",
                           (json_int_t)rum_table_built_ms(t), "buckets", (json_int_t)rum_table_bucket_count(t));
-    for (size_t i = 0; v.policy && i < v.policy->nprov && i <= UINT16_MAX; i++)
-        json_array_append_new(provs, json_pack("{s:s,s:o}", "name", v.policy->prov[i].name, "buckets",
+    size_t nprov = v.policy ? steer_policy_provider_count(v.policy) : 0;
+    for (size_t i = 0; i < nprov && i <= UINT16_MAX; i++)
+        json_array_append_new(provs, json_pack("{s:s,s:o}", "name", steer_provider_name(v.policy, i), "buckets",
                                                t ? provider_rum(t, (uint16_t)i) : json_array()));
     urcu_memb_read_unlock();
     reply_json(req, 200,

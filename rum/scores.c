@@ -340,6 +340,20 @@ enum rum_level rum_table_score(const struct steer_rum_table *t, const struct rum
     return any;
 }
 
+enum rum_bucket_result rum_table_bucket_score(const struct steer_rum_table *t, uint64_t key, uint16_t prov,
+                                              struct rum_score *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!t || t->magic != RUM_TABLE_MAGIC)
+        return RUM_BUCKET_NONE;
+    const struct tbucket *b = find_bucket(t, key);
+    const struct rum_score *s = b ? bucket_score(t, b, prov) : NULL;
+    if (!s)
+        return RUM_BUCKET_NONE;
+    *out = *s;
+    return s->trusted ? RUM_BUCKET_TRUSTED : RUM_BUCKET_UNTRUSTED;
+}
+
 static const struct tdec *find_decision(const struct steer_rum_table *t, const struct rum_geo *g, uint32_t pool,
                                         enum rum_level *level, uint64_t *key)
 {

@@ -115,6 +115,16 @@ void rum_geo_from(const struct geo_loc *loc, const struct geo_asn *asn, struct r
 enum rum_level rum_table_score(const struct steer_rum_table *t, const struct rum_geo *g, uint16_t prov,
                                struct rum_score *out);
 
+/* Score of provider `prov` in exactly one bucket (key from rum_bucket_key),
+ * with no fallback to other levels: what observers (the status page) show
+ * per bucket, trusted or not. Returns RUM_BUCKET_NONE (no table, no such
+ * bucket or no data for prov there; *out zeroed), else *out filled and
+ * RUM_BUCKET_TRUSTED or RUM_BUCKET_UNTRUSTED (fewer decayed samples than
+ * min_samples: out->samples says how many). */
+enum rum_bucket_result { RUM_BUCKET_NONE = 0, RUM_BUCKET_UNTRUSTED = 1, RUM_BUCKET_TRUSTED = 2 };
+enum rum_bucket_result rum_table_bucket_score(const struct steer_rum_table *t, uint64_t key, uint16_t prov,
+                                              struct rum_score *out);
+
 struct rum_pick {
     enum rum_level level;      /* level that decided, RUM_LVL_NONE = no decision */
     uint64_t bucket;           /* its bucket key */

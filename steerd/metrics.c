@@ -230,10 +230,9 @@ static void steer_free(struct metrics_steer *m)
     free(m);
 }
 
-/* Rule labels of one name: "default" for the default rule (stable when
- * rules are added before it), else the first pool's name, "#index"
- * appended when an earlier rule of the name already starts with the same
- * pool. */
+/* Rule labels of one name: steer_rule_label (steering/labels.h; the status
+ * page matches on the same labels), or "any" for every rule when the sets
+ * are collapsed. */
 static int label_rules(struct metrics_steer *m, const struct steer_name *n, size_t i, bool collapsed)
 {
     size_t nr = m->nrules[i];
@@ -241,19 +240,11 @@ static int label_rules(struct metrics_steer *m, const struct steer_name *n, size
     if (!m->rule_label[i])
         return -1;
     for (size_t r = 0; r < nr; r++) {
-        char buf[96];
-        const char *first = steer_rule_first_pool(n, r);
-        bool dup = false;
-        for (size_t q = 0; q < r && !dup; q++)
-            dup = !strcmp(steer_rule_first_pool(n, q), first) || !strcmp(first, "default");
+        char buf[STEER_RULE_LABEL_MAX];
         if (collapsed)
             snprintf(buf, sizeof buf, "any");
-        else if (steer_rule_is_default(n, r))
-            snprintf(buf, sizeof buf, "default");
-        else if (dup)
-            snprintf(buf, sizeof buf, "%s#%zu", first, r);
         else
-            snprintf(buf, sizeof buf, "%s", first);
+            steer_rule_label(n, r, buf, sizeof buf);
         if (!(m->rule_label[i][r] = strdup(buf)))
             return -1;
     }

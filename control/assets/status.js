@@ -190,29 +190,35 @@ function weightCell(p) {
   return el("td", { class: "override", title: "weight override" }, String(p.weight));
 }
 
-// RUM buckets of a provider for a rule: its continents, else global.
+// RUM buckets of a provider for a rule: its continents' buckets, trusted or
+// not (/v1/rum lists thin ones too; they are drawn greyed). The global
+// bucket instead when the rule's continents have no data (or it matches no
+// continent), and after them, marked "↳", when none of them is trusted but
+// global is: decisions for the region fall back to it. [{b, fallback}]
 function rumFor(rum, provider, rule) {
   const pr = rum.get(provider);
   if (!pr) return [];
   const out = [];
   for (const c of rule.continents) {
     const b = pr.find(x => x.continent === c);
-    if (b) out.push(b);
+    if (b) out.push({ b, fallback: false });
   }
-  if (!out.length) {
-    const g = pr.find(x => x.level === "global");
-    if (g) out.push(g);
-  }
+  const g = pr.find(x => x.level === "global");
+  if (g && !out.length) out.push({ b: g, fallback: false });
+  else if (g && g.trusted && !out.some(x => x.b.trusted)) out.push({ b: g, fallback: true });
   return out;
 }
 
-function rumLine(b) {
+function rumLine(b, fallback) {
   const where = b.continent || "global";
-  return el("div", { class: "rum " + (b.trusted ? "trusted" : "untrusted"),
+  const cls = "rum " + (b.trusted ? "trusted" : "untrusted") + (fallback ? " fallback" : "");
+  return el("div", { class: cls,
                      title: where + ": p50 " + ms(b.p50_ms) + ", p95 " + ms(b.p95_ms) + ", success " +
                             (b.success * 100).toFixed(1) + " %, " + Math.round(b.samples) + " samples" +
-                            (b.trusted ? " (trusted)" : " (too few samples to decide)") },
-            where + " " + ms(b.p50_ms) + " · n " + Math.round(b.samples) + (b.trusted ? "" : " (untrusted)"));
+                            (b.trusted ? " (trusted)" : " (too few samples to decide)") +
+                            (fallback ? "; the region's own buckets are too thin, decisions use this one" : "") },
+            (fallback ? "↳ " : "") + where + " " + ms(b.p50_ms) + " · n " + Math.round(b.samples) +
+            (b.trusted ? "" : " (untrusted)"));
 }
 
 // Member weight and pool of a provider in a rule's chain, or null.
@@ -265,7 +271,7 @@ function renderName(name, provs, rum, tw) {
       }
       td.append(el("div", { class: "small muted" }, mem.pool.name + " (" + mem.pool.policy + ") w " + mem.weight));
       const rb = rumFor(rum, pn, r);
-      if (rb.length) rb.forEach(b => td.append(rumLine(b)));
+      if (rb.length) rb.forEach(x => td.append(rumLine(x.b, x.fallback)));
       else td.append(el("div", { class: "rum small muted" }, "no RUM data"));
       row.append(td);
     });
@@ -292,7 +298,7 @@ function renderProviders(list, rum) {
                  el("td", {}, badge(p.health, p.health)),
                  el("td", { class: "small" }, p.reason || (p.failing_check ? p.failing_check : "–")),
                  el("td", { class: "small" }, ago(p.since_ms)), el("td", {}, String(p.transitions)),
-                 adminCell(p), weightCell(p), el("td", {}, g ? rumLine(g) : "–")));
+                 adminCell(p), weightCell(p), el("td", {}, g ? rumLine(g, false) : "–")));
   }
   document.getElementById("provider-section").hidden = false;
 }

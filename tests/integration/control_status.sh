@@ -4,9 +4,11 @@
 # steerd.yaml, ports moved) with eu-pop's health check answered by a small
 # HTTP server and us-pop's refused. Checks: the page and its assets (types,
 # CSP, nosniff, no-cache, ETag and If-None-Match -> 304, nothing loaded from
-# elsewhere), /v1/names and /v1/rum as JSON (RUM after real beacons), the
-# page rendered by headless Chromium (providers, health and reason, regions,
-# RUM latency, traffic share when /metrics has answer counters), an admin
+# elsewhere), /v1/names and /v1/rum as JSON (RUM after real beacons; a thin
+# continent bucket is listed with trusted=false), the page rendered by
+# headless Chromium (providers, health and reason, regions, RUM latency,
+# untrusted buckets greyed, traffic share when /metrics has answer
+# counters), an admin
 # override through the API re-rendered, and the connection cap (the 65th
 # idle connection gets 503 and is closed while held ones still answer;
 # slots come back on close and on idle timeout). Ports 16110-16114.
@@ -123,6 +125,12 @@ for i in $(seq 1 24); do
   curl -s -o /dev/null -X POST -d '{"m":[{"p":"eu-pop","k":"latency","v":'$((20 + i % 5))'},{"p":"fastly","k":"latency","v":'$((40 + i % 5))'}]}' "http://127.0.0.1:$RUM/rum"
   curl -s -o /dev/null -H "X-Forwarded-For: 198.51.100.$i" -X POST -d '{"m":[{"p":"us-pop","k":"latency","v":'$((30 + i % 5))'}]}' "http://127.0.0.1:$RUM/rum"
 done
+# thin data: 3 beacons from Tokyo (fixture 203.0.113.128/26, Asia) for
+# fastly: its continent:AS bucket stays below min_samples (20) while its
+# global bucket (24 + 3) is trusted; /v1/rum must still list it
+for i in 1 2 3; do
+  curl -s -o /dev/null -H "X-Forwarded-For: 203.0.113.$((129 + i))" -X POST -d '{"m":[{"p":"fastly","k":"latency","v":'$((90 + i))'}]}' "http://127.0.0.1:$RUM/rum"
+done
 rumq='import json,sys
 d = {p["name"]: {b["bucket"]: b for b in p["buckets"]} for p in json.load(open(sys.argv[1]))["providers"]}
 for n in ("eu-pop", "fastly", "us-pop", "cloudfront"):
@@ -130,13 +138,17 @@ for n in ("eu-pop", "fastly", "us-pop", "cloudfront"):
         print(n, k, b["level"], b["trusted"], round(b["samples"]), round(b["p50_ms"]), round(b["success"], 2))'
 i=0; while [ $i -lt 50 ]; do
   code "$API/v1/rum" >/dev/null; out=$(python3 -c "$rumq" "$TMP/b")
-  printf '%s\n' "$out" | grep -q '^us-pop continent:NA continent True' && printf '%s\n' "$out" | grep -q '^eu-pop continent:EU continent True' && break
+  printf '%s\n' "$out" | grep -q '^us-pop continent:NA continent True' && printf '%s\n' "$out" | grep -q '^eu-pop continent:EU continent True' &&
+    printf '%s\n' "$out" | grep -q '^fastly global global True 27 ' && break
   sleep 0.1; i=$((i+1))
 done
 expect_match "rum: eu-pop Europe bucket trusted, ~22 ms median" "$out" '^eu-pop continent:EU continent True 2[0-9] 2[0-4] 1.0$'
 expect_match "rum: fastly Europe ~42 ms" "$out" '^fastly continent:EU continent True 2[0-9] 4[0-4] 1.0$'
 expect_match "rum: us-pop North America bucket" "$out" '^us-pop continent:NA continent True 2[0-9] 3[0-4] 1.0$'
 expect_match "rum: global bucket per provider" "$out" '^eu-pop global global True'
+expect_match "rum: untrusted continent bucket listed with trusted=false (fastly Asia, 3 samples)" "$out" \
+  '^fastly continent:AS continent False 3 [89][0-9] 1.0$'
+expect_match "rum: ... while fastly's global bucket is trusted" "$out" '^fastly global global True 27 '
 expect_match "rum: cloudfront has no data" "$(printf '%s\n' "$out" | grep -c '^cloudfront')" '^0$'
 
 # health: eu-pop's check is answered, us-pop's refused
@@ -167,7 +179,8 @@ PY
 have_answers=$(curl -s "$API/metrics" | grep -c '^steer_answers_total{')
 if [ -z "$CHROMIUM" ]; then
   for n in "page renders providers" "page shows health" "page shows regions" "page shows RUM" \
-           "page shows traffic share" "override re-rendered"; do echo "ok - $n # SKIP chromium not installed"; done
+           "page shows traffic share" "override re-rendered" \
+           "page shows an untrusted RUM bucket"; do echo "ok - $n # SKIP chromium not installed"; done
 else
   render; rc=$?
   expect_eq "chromium renders the page" "$rc" 0
@@ -183,6 +196,10 @@ else
   r=$(row us-pop)
   expect_match "us-pop row: down with its reason" "$r" '^us-pop pop down connection refused'
   expect_match "us-pop row: North America RUM" "$r" 'america \(weighted\) w 70 NA 3[0-4] ms'
+  r=$(row fastly)
+  expect_match "fastly row: thin Asia bucket shown untrusted, then global as the fallback" "$r" \
+    'cdns \(weighted\) w 40 AS [89][0-9] ms · n 3 \(untrusted\) ↳ global [0-9]+ ms · n 27'
+  expect_match "untrusted buckets are drawn greyed" "$dom" 'class="rum untrusted"'
   for g in europe north-america 'asia\+oceania' default; do
     expect_match "page shows region $g" "$dom" "data-region=\"$g\""
   done

@@ -118,6 +118,45 @@ static void test_fallback(void **st)
     free(ps);
 }
 
+/* One bucket by itself, no fallback to other levels: an untrusted continent
+ * bucket is reported (with its samples) even when global is trusted. */
+static void test_bucket_score(void **st)
+{
+    struct rum_agg *a = rum_agg_new(1024, HL);
+    struct rum_pool_set *ps = pools_ab(1, 1);
+    struct rum_params p = params();
+    struct rum_score s;
+    assert_int_equal(rum_table_bucket_score(NULL, rum_bucket_key(RUM_LVL_GLOBAL, &jp), A, &s), RUM_BUCKET_NONE);
+    feed(a, &de1, A, 20, 50, T0);
+    feed(a, &jp, A, 200, 5, T0);
+    struct steer_rum_table *t = rum_table_build(a, ps, &p, NULL, T0);
+    uint64_t as = rum_bucket_key(RUM_LVL_CONTINENT, &jp), eu = rum_bucket_key(RUM_LVL_CONTINENT, &de1);
+    uint64_t global = rum_bucket_key(RUM_LVL_GLOBAL, &jp);
+    /* AS: 5 samples < min_samples 10 -> untrusted, but there */
+    assert_int_equal(rum_table_bucket_score(t, as, A, &s), RUM_BUCKET_UNTRUSTED);
+    assert_false(s.trusted);
+    assert_int_equal(s.prov, A);
+    assert_true(fabs(s.samples - 5) < 0.01 && s.p50 > 100 && s.p50 < 300);
+    /* the fallback lookup answers global for the same client */
+    struct rum_score f;
+    assert_int_equal(rum_table_score(t, &jp, A, &f), RUM_LVL_GLOBAL);
+    assert_true(f.trusted && fabs(f.samples - 55) < 0.01);
+    assert_int_equal(rum_table_bucket_score(t, global, A, &s), RUM_BUCKET_TRUSTED);
+    assert_true(s.trusted && fabs(s.samples - 55) < 0.01);
+    assert_int_equal(rum_table_bucket_score(t, eu, A, &s), RUM_BUCKET_TRUSTED);
+    assert_true(fabs(s.samples - 50) < 0.01 && s.p50 > 15 && s.p50 < 25);
+    /* no data for B anywhere, no bucket for SA, invalid key 0: none, zeroed */
+    s.samples = 42;
+    assert_int_equal(rum_table_bucket_score(t, as, B, &s), RUM_BUCKET_NONE);
+    assert_true(s.samples == 0 && !s.trusted);
+    struct rum_geo br = { .country = "BR", .continent = "SA" };
+    assert_int_equal(rum_table_bucket_score(t, rum_bucket_key(RUM_LVL_CONTINENT, &br), A, &s), RUM_BUCKET_NONE);
+    assert_int_equal(rum_table_bucket_score(t, 0, A, &s), RUM_BUCKET_NONE);
+    rum_table_free(&t);
+    rum_agg_free(&a);
+    free(ps);
+}
+
 static void test_hysteresis(void **st)
 {
     struct rum_agg *a = rum_agg_new(1024, HL);
@@ -382,6 +421,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fallback),
+        cmocka_unit_test(test_bucket_score),
         cmocka_unit_test(test_hysteresis),
         cmocka_unit_test(test_failures_cost),
         cmocka_unit_test(test_weight_preference),
