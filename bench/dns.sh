@@ -265,7 +265,7 @@ kill -0 "$GDNSD_PID" 2>/dev/null && kill -0 "$STEERD_PID" 2>/dev/null || { echo 
 awk -v gq="$(med ${QPS_L[gdnsd]})" -v sq="$(med ${QPS_L[steerd]})" \
     -v gu="$(med ${US_L[gdnsd]})" -v su="$(med ${US_L[steerd]})" \
     -v g50="$(med $G50)" -v g99="$(med $G99)" -v s50="$(med $S50)" -v s99="$(med $S99)" \
-    -v n="$ROUNDS" -v mode="$MODE" 'BEGIN {
+    -v n="$ROUNDS" -v mode="$MODE$([ $WEIGHTED = 1 ] && echo ", weighted")" 'BEGIN {
     printf "\nmedians over %d rounds (%s):\n", n, mode
     printf "  gdnsd  %10.0f qps  %6.2f cpu us/query  p50 %5.0f us  p99 %5.0f us\n", gq, gu, g50, g99
     printf "  steerd %10.0f qps  %6.2f cpu us/query  p50 %5.0f us  p99 %5.0f us\n", sq, su, s50, s99
