@@ -83,10 +83,10 @@ size_t steer_rule_label(const struct steer_name *n, size_t r, char *buf, size_t 
         w = snprintf(buf, size, "default");
     else {
         const char *first = steer_rule_first_pool(n, r);
-        /* a later rule starting with a pool called "default" would collide
-         * with the default rule's label; rule 0 keeps the plain name (as
-         * metrics always did: label sets must not change) */
-        bool dup = r > 0 && !strcmp(first, "default");
+        /* a non-default rule starting with a pool called "default" would
+         * collide with the default rule's label (and /metrics would sum the
+         * two), so it always gets "default#r" */
+        bool dup = !strcmp(first, "default");
         for (size_t q = 0; q < r && !dup; q++)   /* r < STEER_MAX_RULES */
             dup = !strcmp(steer_rule_first_pool(n, q), first);
         w = dup ? snprintf(buf, size, "%s#%zu", first, r) : snprintf(buf, size, "%s", first);

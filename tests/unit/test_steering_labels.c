@@ -1,7 +1,7 @@
 /* tests/unit/test_steering_labels.c: the observers' view of a compiled policy
  * (steering/labels.h): rule labels as steer_answers_total{rule} carries them
- * (default, first pool, "#index" for repeats and for a later pool called
- * "default"), match keys and their text, pool chains with fallbacks, pool
+ * (default, first pool, "#index" for repeats and for any non-default rule
+ * starting with a pool called "default"), match keys and their text, pool chains with fallbacks, pool
  * policy, fallback and members with weights, and out-of-range indices. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -115,10 +115,10 @@ static void test_rule_labels(void **st)
     assert_true(steer_rule_is_default(n, 4));
     assert_false(steer_rule_is_default(n, 0));
     assert_string_equal(steer_rule_first_pool(n, 2), "default");
-    /* a first rule whose pool is called "default" keeps the plain name
-     * (metrics always labelled it so); later rules get "#index" */
+    /* a non-default rule whose pool is called "default" never takes the
+     * default rule's label, not even rule 0 (metrics would sum the two) */
     const struct steer_name *two = steer_policy_name(p, 1);
-    assert_string_equal(label(two, 0), "default");
+    assert_string_equal(label(two, 0), "default#0");
     assert_string_equal(label(two, 1), "default#1");
     assert_string_equal(label(two, 2), "default");
     /* out of range: empty; a short buffer: cut, full length returned */
