@@ -161,15 +161,20 @@ size_t admin_purge(struct edged *ed, enum purge_kind kind, const char *arg, bool
             if (ed->disk) disk_remove(ed->disk, key, kl);
         }
     } else if (kind == PURGE_PREFIX) {
-        /* prefix as a URL: match both schemes */
-        char alt[4096];
+        /* the prefix in the keys' form (host lower case, no port), for
+         * both schemes when it names one */
+        char pfx[4096 + 2], alt[sizeof pfx + 1];
+        size_t pl = proxy_key_prefix(arg, strlen(arg), pfx, sizeof pfx);
+        if (!pl) return 0;
         const char *a2 = NULL; size_t a2l = 0;
-        if (strncmp(arg, "http://", 7) == 0) { snprintf(alt, sizeof alt, "https://%s", arg + 7); a2 = alt; a2l = strlen(alt); }
-        else if (strncmp(arg, "https://", 8) == 0) { snprintf(alt, sizeof alt, "http://%s", arg + 8); a2 = alt; a2l = strlen(alt); }
-        struct purge_ctx pc = { kind, arg, strlen(arg), a2, a2l, soft, 0 };
+        int r = -1;
+        if (strncmp(pfx, "http://", 7) == 0) r = snprintf(alt, sizeof alt, "https://%s", pfx + 7);
+        else if (strncmp(pfx, "https://", 8) == 0) r = snprintf(alt, sizeof alt, "http://%s", pfx + 8);
+        if (r > 0 && (size_t)r < sizeof alt) { a2 = alt; a2l = (size_t)r; }
+        struct purge_ctx pc = { kind, pfx, pl, a2, a2l, soft, 0 };
         store_foreach(ed->store, purge_one, &pc);
         n = pc.n;
-        if (ed->disk) { disk_purge(ed->disk, arg, NULL); if (a2) disk_purge(ed->disk, a2, NULL); }
+        if (ed->disk) { disk_purge(ed->disk, pfx, NULL); if (a2) disk_purge(ed->disk, a2, NULL); }
     } else {
         char t[300];
         snprintf(t, sizeof t, " %s ", arg);
@@ -361,6 +366,9 @@ static void a_handle(struct aconn *a, const struct http_msg *m)
         else if (qget(m->query, m->query_len, "prefix", arg, sizeof arg)) k = PURGE_PREFIX;
         else if (qget(m->query, m->query_len, "key", arg, sizeof arg)) k = PURGE_KEY;
         else { a_reply(a, 400, "text/plain", "need url=, prefix= or key=\n", 27); return; }
+        if (k == PURGE_PREFIX && !arg[0]) {   /* "everything" is prefix=http:// */
+            a_reply(a, 400, "text/plain", "empty prefix\n", 13); return;
+        }
         if (k == PURGE_KEY && (strchr(arg, ' ') || strlen(arg) > 256 || !arg[0])) {
             a_reply(a, 400, "text/plain", "bad key\n", 8); return;
         }

@@ -213,6 +213,41 @@ size_t proxy_cache_key(const struct edge_site *site, bool tls, const char *host,
     return (size_t)(p - out);
 }
 
+size_t proxy_key_prefix(const char *in, size_t n, char *out, size_t outsz)
+{
+    size_t sl = 0;
+    if (n >= 7 && strncasecmp(in, "http://", 7) == 0) sl = 7;
+    else if (n >= 8 && strncasecmp(in, "https://", 8) == 0) sl = 8;
+    if (sl == 0) {
+        if (n + 1 > outsz) return 0;
+        memcpy(out, in, n);
+        out[n] = 0;
+        return n;
+    }
+    if (n + 2 > outsz) return 0;        /* room for an added '/' and the NUL */
+    const char *a = in + sl, *end = in + n;
+    const char *ae = a;                 /* end of the authority */
+    while (ae < end && *ae != '/' && *ae != '?') ae++;
+    const char *he;                     /* end of the host */
+    if (a < ae && *a == '[') {
+        he = memchr(a, ']', (size_t)(ae - a));
+        he = he ? he + 1 : ae;
+    } else {
+        he = memchr(a, ':', (size_t)(ae - a));
+        if (!he) he = ae;
+    }
+    bool complete = he < ae || ae < end;   /* a port, path or query follows */
+    size_t hl = (size_t)(he - a);
+    if (complete && hl && a[hl - 1] == '.') hl--;
+    char *p = out;
+    for (size_t i = 0; i < sl; i++) *p++ = (char)tolower((unsigned char)in[i]);
+    for (size_t i = 0; i < hl; i++) *p++ = (char)tolower((unsigned char)a[i]);
+    if (complete && (ae == end || *ae == '?')) *p++ = '/';   /* keys' paths start with '/' */
+    p = put_mem(p, ae, (size_t)(end - ae));
+    *p = 0;
+    return (size_t)(p - out);
+}
+
 /* Normalised value of request field `name` for Vary: all fields of that
  * name joined, split on commas, trimmed, lower-cased, sorted, de-duplicated.
  * So "gzip, br" and "br,gzip" share a variant. Returns length or -1. */

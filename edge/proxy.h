@@ -30,6 +30,19 @@ size_t proxy_cache_key(const struct edge_site *site, bool tls, const char *host,
                        const char *path, size_t plen, const char *query, size_t qlen,
                        char *out, size_t outsz);
 
+/* Maps an operator's purge prefix to the form of cache keys (see
+ * proxy_cache_key), so that "http://Host:8081/p" matches the keys of
+ * "http://host/p...". For an http:// or https:// prefix (scheme in any case)
+ * the scheme and host are lower-cased and the host's port and trailing dot
+ * dropped; the path and query are kept as given. A port, a path or a query
+ * ends the host, which then matches exactly ("http://h:8081" becomes
+ * "http://h/"); a prefix that ends inside the host stays a prefix of host
+ * names ("http://ex" matches "http://example/..."). Anything else is copied
+ * verbatim. Writes out (NUL-terminated; at most len + 1 bytes before the
+ * NUL). Returns the length, or 0 when the prefix is empty or does not fit
+ * in outsz. */
+size_t proxy_key_prefix(const char *prefix, size_t len, char *out, size_t outsz);
+
 /* True if request m selects a variant stored with `vary` ("name\0value\0"
  * pairs, normalised; NULL means no Vary). */
 bool proxy_vary_match(const char *vary, uint32_t vary_len, const struct http_msg *m);

@@ -87,6 +87,20 @@ curl -s -o /dev/null "$E/gen/pfx/a?cc=max-age=60"; curl -s -o /dev/null "$E/gen/
 expect_match "purge by prefix" "$(purge "prefix=http://127.0.0.1/gen/pfx/&propagate=0")" '"purged":2'
 expect_eq "prefix purge: both gone, others kept" "$(xc "$E/gen/pfx/a?cc=max-age=60") $(xc "$E/gen/pfx/b?cc=max-age=60") $(xc "$E/gen/other?cc=max-age=60")" "MISS MISS HIT"
 
+# the prefix as the client wrote the URL (port, case, trailing dot, other
+# scheme) matches the keys, which have none of these
+curl -s -o /dev/null "$E/gen/pfp/a?cc=max-age=60"; curl -s -o /dev/null "$E/gen/pfp/b?cc=max-age=60"; curl -s -o /dev/null "$E/gen/pfpx?cc=max-age=60"
+expect_match "purge by prefix with the port in it" "$(purge "prefix=http://127.0.0.1:$EP/gen/pfp/&propagate=0")" '"purged":2'
+expect_eq "port prefix purge: both gone, a longer path kept" "$(xc "$E/gen/pfp/a?cc=max-age=60") $(xc "$E/gen/pfp/b?cc=max-age=60") $(xc "$E/gen/pfpx?cc=max-age=60")" "MISS MISS HIT"
+curl -s -o /dev/null "$E/gen/pfq/a?cc=max-age=60"
+expect_match "prefix in upper case, trailing dot, https port: matches the http key" "$(purge "prefix=HTTPS://127.0.0.1.:$TP/gen/pfq/&propagate=0")" '"purged":1'
+expect_eq "...and it is gone" "$(xc "$E/gen/pfq/a?cc=max-age=60")" "MISS"
+curl -s -o /dev/null "$E/gen/pfs/a?cc=max-age=60"
+out=$("$BIN/steerctl" -e 127.0.0.1:$EA -t "$TMP/token" purge --prefix "http://127.0.0.1:$EP/gen/pfs/" --no-propagate 2>&1)
+expect_match "steerctl purge --prefix with the port" "$out" '^purged 1 object([^s]|$)'
+expect_eq "...and it is gone" "$(xc "$E/gen/pfs/a?cc=max-age=60")" "MISS"
+expect_eq "empty prefix refused (400), nothing purged" "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$EA/purge?prefix=&propagate=0") $(xc "$E/gen/pfpx?cc=max-age=60")" "400 HIT"
+
 curl -s -o /dev/null "$E/gen/k1?cc=max-age=60&skey=red%20blue"; curl -s -o /dev/null "$E/gen/k2?cc=max-age=60&skey=blue"; curl -s -o /dev/null "$E/gen/k3?cc=max-age=60&skey=green"
 expect_match "purge by surrogate key" "$(purge "key=blue&propagate=0")" '"purged":2'
 expect_eq "key purge: tagged gone, others kept" "$(xc "$E/gen/k1?cc=max-age=60&skey=red%20blue") $(xc "$E/gen/k2?cc=max-age=60&skey=blue") $(xc "$E/gen/k3?cc=max-age=60&skey=green")" "MISS MISS HIT"
