@@ -254,8 +254,8 @@ static void upstream_tier_metrics(struct evbuffer *b, const struct edge_stats *s
             prom_u64(b, "edged_upstream_results_total", &l, s->tier[t].result[r]);
         }
     prom_family(b, "edged_upstream_duration_seconds", PROM_HISTOGRAM,
-                "Time from sending a request to an origin or shield to its parsed response headers "
-                "(time to first byte of the head, not the whole body), by tier.");
+                "Time from issuing a request to an origin or shield (connect included when no pooled "
+                "connection was free) to its parsed response headers, not the whole body; by tier.");
     for (int t = 0; t < UP_TIERS; t++) {
         prom_labels_init(&l);
         prom_label(&l, "tier", up_tier_name((enum up_tier)t));

@@ -9,10 +9,10 @@
  *
  * Metrics: each exchange with an origin or a shield counts, in the
  * upstream's tier (ed->st.tier[], plain integers, loop thread only), the
- * time from sending the request to its parsed response head (histogram)
- * and one result when it ends: ok (a response below 500), error (a 5xx
- * response, refused/reset connection, invalid or truncated response) or
- * timeout. An exchange edged cancels before the head (every client gone,
+ * time from issuing the request (a new connection's connect included) to
+ * its parsed response head (histogram) and one result when it ends: ok (a
+ * response below 500), error (a 5xx response, refused/reset connection,
+ * invalid or truncated response) or timeout. An exchange edged cancels before the head (every client gone,
  * shutdown) has no result. Health probes and purge propagation are not
  * counted.
  *

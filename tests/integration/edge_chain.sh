@@ -2,7 +2,8 @@
 # edged upstream chain: PoP -> shield -> origin with real processes.
 # Via/X-Cache per tier, one origin fetch for two PoPs, shield down ->
 # origin fallback, passive mark-down and active probe back, shield 5xx ->
-# origin, clean 502/504, garbage and truncated upstream responses, /health.
+# origin, clean 502/504, garbage and truncated upstream responses, /health,
+# per-tier upstream results.
 . "$(dirname "$0")/../lib.sh"
 OP=18110; SP=18111; SA=18112; P1=18113; P2=18115; HP=18116; DEAD=18119
 O="http://127.0.0.1:$OP"
@@ -33,6 +34,7 @@ pop pop-b $P2 18117 > "$TMP/pop2.yaml"
 cat > "$TMP/lonely.yaml" <<YAML
 tier: lonely
 listen: { http: ["127.0.0.1:$HP"] }
+admin: { listen: "127.0.0.1:18118", token_file: token }
 upstream: { fail_threshold: 2, probe_interval: 100ms }
 sites:
   - { name: only, hosts: ["*"], origin: "127.0.0.1:$DEAD" }
@@ -95,6 +97,15 @@ expect_eq "all upstreams down -> /health 503" "$(code "http://127.0.0.1:$HP/heal
 start_bg "$TMP/origin2.log" "$BIN/origind" -l 127.0.0.1:$DEAD
 i=0; while [ "$(code "http://127.0.0.1:$HP/health")" != 200 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
 expect_eq "origin back -> /health 200" "$(code "http://127.0.0.1:$HP/health")" "200"
+
+# per-tier upstream results (upstream.h): health probes are not counted
+R() { metric "$1" "edged_upstream_results_total{tier=\"$2\",result=\"$3\"}"; }
+expect_eq "lonely: two refused origin exchanges; its probes (failed, then ok) not counted" \
+  "$(R 18118 origin error) $(R 18118 origin ok) $(R 18118 origin timeout)" "2 0 0"
+expect_eq "pop-a: the slow object timed out once per tier" "$(R 18114 shield timeout) $(R 18114 origin timeout)" "1 1"
+expect_eq "pop-a: every attempt has one result (probes of the shield not counted)" \
+  "$(curl -s http://127.0.0.1:18114/metrics | awk '$1 == "edged_upstream_requests_total" { print $2 }')" \
+  "$(curl -s http://127.0.0.1:18114/metrics | awk '/^edged_upstream_results_total\{/ { s += $2 } END { print s }')"
 
 for p in $P1PID $P2PID $LPID; do stop_pid $p; done
 if grep -q "Sanitizer" "$TMP"/*.log; then not_ok "sanitizer report"; grep -h -A20 Sanitizer "$TMP"/*.log | head -40; else ok "no sanitizer report"; fi

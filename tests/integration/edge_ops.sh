@@ -118,6 +118,9 @@ expect_match "metrics: hits counter" "$m" "^edged_cache_hits_total [1-9]"
 expect_match "metrics: upstream head-time histogram of the shield tier" "$m" '^edged_upstream_duration_seconds_count\{tier="shield"\} [1-9]'
 expect_match "metrics: upstream results of the shield tier" "$m" '^edged_upstream_results_total\{tier="shield",result="ok"\} [1-9]'
 expect_match "metrics: purges" "$m" "^edged_purges_total [1-9]"
+expect_eq "metrics: purge propagation is not an upstream exchange (attempts = sum of tier results)" \
+  "$(echo "$m" | awk '$1 == "edged_upstream_requests_total" { print $2 }')" \
+  "$(echo "$m" | awk '/^edged_upstream_results_total\{/ { s += $2 } END { print s }')"
 
 # --- disk tier: warm restart, corrupted file never served ---
 curl -s -o /dev/null "$E/gen/disk1?cc=max-age=600&size=20000"
