@@ -165,13 +165,68 @@ int dns_name_from_str(const char *s, uint8_t *out)
     return (int)o + 1;
 }
 
-/* Records label offsets of q->qname. */
-static void index_labels(struct dns_query *q)
+/* Lower-cases 8 bytes at once (SWAR): a byte gets 0x20 or'ed in iff it is
+ * 'A'..'Z'. Bytes >= 0x80 are excluded by the ASCII mask, and label length
+ * bytes (<= 63) are never in 'A'..'Z', so a whole wire name can go through. */
+static inline uint64_t lower8(uint64_t x)
 {
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t low7 = x & ~high;
+    uint64_t ge_a = low7 + (0x80 - 'A') * ones;     /* high bit: low7 >= 'A' */
+    uint64_t gt_z = low7 + (0x7f - 'Z') * ones;     /* high bit: low7 > 'Z' */
+    uint64_t upper = (ge_a ^ gt_z) & ~x & high;     /* 'A' <= low7 <= 'Z', ASCII */
+    return x | upper >> 2;                          /* 0x80 >> 2 == 0x20 */
+}
+
+/* Copies n bytes lower-cased. n >= 8 runs in 8-byte steps, the last one
+ * overlapping the previous (lower-casing is idempotent). */
+static void copy_lower(uint8_t *dst, const uint8_t *src, size_t n)
+{
+    if (n < 8) {
+        for (size_t i = 0; i < n; i++) {
+            uint8_t ch = src[i];
+            dst[i] = (ch >= 'A' && ch <= 'Z') ? (uint8_t)(ch | 0x20) : ch;
+        }
+        return;
+    }
+    uint64_t w;
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+        memcpy(&w, src + i, 8);
+        w = lower8(w);
+        memcpy(dst + i, &w, 8);
+    }
+    memcpy(&w, src + n - 8, 8);
+    w = lower8(w);
+    memcpy(dst + n - 8, &w, 8);
+}
+
+/* The question name: never compressed (it is the first name of the
+ * message), so it is contiguous in the packet. One pass over the length
+ * bytes validates it and records the label offsets, then the whole name is
+ * copied lower-cased in 8-byte steps. Same results as dns_read_name with
+ * allow_ptr false. Returns the name length or -1; advances *pos. */
+static int read_qname(const uint8_t *pkt, size_t len, size_t *pos, struct dns_query *q)
+{
+    size_t start = *pos, p = start;
     unsigned n = 0;
-    for (size_t p = 0; q->qname[p]; p += 1 + q->qname[p])
-        q->label_off[n++] = (uint8_t)p;
+    for (;;) {
+        if (p >= len)
+            return -1;
+        uint8_t c = pkt[p];
+        if (c & 0xc0)           /* pointer, or obsolete extended label type */
+            return -1;
+        if (p - start + 1 + c > DNS_MAX_NAME || p + 1 + c > len)
+            return -1;
+        if (c == 0)
+            break;
+        q->label_off[n++] = (uint8_t)(p - start);   /* < 255: at most 127 labels */
+        p += 1 + c;
+    }
+    size_t nlen = p + 1 - start;
+    copy_lower(q->qname, pkt + start, nlen);
     q->nlabels = (uint8_t)n;
+    *pos = p + 1;
+    return (int)nlen;
 }
 
 /* Skips one resource record at *pos (name, fixed fields, rdata). */
@@ -258,7 +313,13 @@ static enum dns_parse_result parse_additional(const uint8_t *pkt, size_t len, si
     bool seen_opt = false;
     for (unsigned i = 0; i < arcount; i++) {
         uint8_t name[DNS_MAX_NAME];
-        if (dns_read_name(pkt, len, &pos, true, name) < 0 || pos + 10 > len)
+        if (pos < len && pkt[pos] == 0) {
+            name[0] = 0;        /* the root, as every OPT's owner: no name walk */
+            pos++;
+        } else if (dns_read_name(pkt, len, &pos, true, name) < 0) {
+            return DNS_PARSE_FORMERR;
+        }
+        if (pos + 10 > len)
             return DNS_PARSE_FORMERR;
         uint16_t type = dns_get16(pkt + pos);
         size_t rdlen = dns_get16(pkt + pos + 8);
@@ -298,11 +359,10 @@ enum dns_parse_result dns_parse_query(const uint8_t *pkt, size_t len, struct dns
         return q->opcode != 0 ? DNS_PARSE_NOTIMP : DNS_PARSE_FORMERR;
     size_t pos = DNS_HDR_LEN;
     /* the question is the first name: a pointer in it can only be bogus */
-    int nlen = dns_read_name(pkt, len, &pos, false, q->qname);
+    int nlen = read_qname(pkt, len, &pos, q);
     if (nlen < 0 || pos + 4 > len)
         return q->opcode != 0 ? DNS_PARSE_NOTIMP : DNS_PARSE_FORMERR;
     q->qname_len = (uint8_t)nlen;
-    index_labels(q);
     q->qtype = dns_get16(pkt + pos);
     q->qclass = dns_get16(pkt + pos + 2);
     pos += 4;

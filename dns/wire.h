@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "common/netaddr.h"
 
@@ -104,15 +105,36 @@ int dns_name_to_str(const uint8_t *name, char *buf, size_t size);
 /* Parses a presentation name into lower-case wire format; returns length or -1. */
 int dns_name_from_str(const char *s, uint8_t *out);
 
-static inline uint16_t dns_get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+/* Big-endian loads and stores: one unaligned access and a byte swap each
+ * (the byte-by-byte forms cost 4-8 instructions on the answer path). */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define DNS_BE16(v) (v)
+#define DNS_BE32(v) (v)
+#else
+#define DNS_BE16(v) __builtin_bswap16(v)
+#define DNS_BE32(v) __builtin_bswap32(v)
+#endif
+static inline uint16_t dns_get16(const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, sizeof v);
+    return DNS_BE16(v);
+}
 static inline uint32_t dns_get32(const uint8_t *p)
 {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return DNS_BE32(v);
 }
-static inline void dns_put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static inline void dns_put16(uint8_t *p, uint16_t v)
+{
+    v = DNS_BE16(v);
+    memcpy(p, &v, sizeof v);
+}
 static inline void dns_put32(uint8_t *p, uint32_t v)
 {
-    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+    v = DNS_BE32(v);
+    memcpy(p, &v, sizeof v);
 }
 
 #endif
