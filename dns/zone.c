@@ -252,13 +252,52 @@ static int cmp_staged(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* Multiplier of the name hash: 2^64 / golden ratio, odd, so multiplying
+ * spreads every input bit over the high half of the product. */
+#define NAME_HASH_MUL 0x9e3779b97f4a7c15ull
+
+static inline uint64_t load64(const uint8_t *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof w);
+    return w;
+}
+
+/* Eight bytes per step (FNV-1a took one byte per step: ~5 instructions a
+ * byte, ~90 for www.example.test.); names of 8+ bytes end with an 8-byte
+ * word overlapping the previous one, shorter ones are packed bytewise.
+ * Never reads outside name[0..len). */
 uint32_t dns_name_hash(const uint8_t *name, size_t len)
 {
-    /* FNV-1a: names are short, so a simple byte hash is cheap enough */
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ name[i]) * 16777619u;
-    return h;
+    uint64_t h = len * NAME_HASH_MUL;
+    if (len < 8) {
+        uint64_t w = 0;
+        for (size_t i = 0; i < len; i++)
+            w = w << 8 | name[i];
+        h = (h ^ w) * NAME_HASH_MUL;
+    } else {
+        size_t i = 0;
+        for (; i + 8 < len; i += 8)
+            h = (h ^ load64(name + i)) * NAME_HASH_MUL;
+        h = (h ^ load64(name + len - 8)) * NAME_HASH_MUL;
+    }
+    return (uint32_t)(h >> 32 ^ h);
+}
+
+/* memcmp(a, b, len) == 0 for short names without the library call. */
+static inline bool name_eq(const uint8_t *a, const uint8_t *b, size_t len)
+{
+    if (len < 8) {
+        for (size_t i = 0; i < len; i++)
+            if (a[i] != b[i])
+                return false;
+        return true;
+    }
+    size_t i = 0;
+    for (; i + 8 < len; i += 8)
+        if (load64(a + i) != load64(b + i))
+            return false;
+    return load64(a + len - 8) == load64(b + len - 8);
 }
 
 static size_t table_size(size_t n)
@@ -545,7 +584,7 @@ const struct dns_node *dns_zone_find(const struct dns_zone *z, const uint8_t *na
     size_t i = dns_name_hash(name, len) & z->mask;
     const struct dns_node *n;
     while ((n = z->slots[i])) {
-        if (n->name_len == len && memcmp(n->name, name, len) == 0)
+        if (n->name_len == len && name_eq(n->name, name, len))
             return n;
         i = (i + 1) & z->mask;
     }
@@ -573,7 +612,7 @@ const struct dns_zone *dns_db_find_zone(const struct dns_db *db, const uint8_t *
         size_t i = dns_name_hash(suffix, slen) & db->zmask;
         const struct dns_zone *z;
         while ((z = db->zslots[i])) {
-            if (z->apex_len == slen && memcmp(z->apex, suffix, slen) == 0)
+            if (z->apex_len == slen && name_eq(z->apex, suffix, slen))
                 return z;
             i = (i + 1) & db->zmask;
         }
