@@ -18,6 +18,7 @@ struct resp {
     size_t limit;           /* largest message allowed, OPT space excluded */
     size_t len;
     uint16_t an, ns, ar;
+    const uint8_t *qname;   /* the question's name, at offset 12, or NULL */
     unsigned nct;
     struct ct_entry ct[CT_MAX];
 };
@@ -66,6 +67,13 @@ static enum put_result put_name(struct resp *r, const uint8_t *name, size_t len)
 {
     if (r->len + len + 2 > r->cap)
         return PUT_NOSPACE;
+    if (name == r->qname) {
+        /* the owner of most answers: ct[0] holds it at offset 12, so the
+         * search below would end there with a bare pointer */
+        dns_put16(r->buf + r->len, 0xc000 | DNS_HDR_LEN);
+        r->len += 2;
+        return PUT_OK;
+    }
     size_t start = r->len;
     size_t p = 0;
     for (;;) {
@@ -132,7 +140,12 @@ static enum put_result put_rr(struct resp *r, const uint8_t *owner, size_t owner
     dns_put16(p + 2, DNS_CLASS_IN);
     dns_put32(p + 4, ttl);
     dns_put16(p + 8, rdlen);
-    memcpy(p + 10, rdata, rdlen);
+    if (rdlen == 4)             /* A and AAAA: fixed-size copies, no library call */
+        memcpy(p + 10, rdata, 4);
+    else if (rdlen == 16)
+        memcpy(p + 10, rdata, 16);
+    else
+        memcpy(p + 10, rdata, rdlen);
     r->len += 10u + rdlen;
     (*section_count(r, section))++;
     return PUT_OK;
@@ -259,8 +272,13 @@ static int answer_dynamic(struct ctx *x, const struct dns_zone *z, const struct 
 {
     uint16_t qt = x->q->qtype;
     uint16_t ask = qt == DNS_T_AAAA ? DNS_T_AAAA : DNS_T_A;
-    struct dns_dyn_answer da;
-    memset(&da, 0, sizeof da);
+    struct dns_dyn_answer da;  /* addr[] is read only below naddr: not zeroed */
+    da.kind = DNS_DYN_NODATA;
+    da.ttl = 0;
+    da.scope = 0;
+    da.naddr = 0;
+    da.cname = NULL;
+    da.cname_len = 0;
     x->res->dynamic = true;
     if (!x->v->dynamic || x->v->dynamic(x->v->dynamic_ctx, node->dynamic, x->c, ask, &da) < 0) {
         set_aa(x, true);
@@ -333,8 +351,13 @@ static int answer_node(struct ctx *x, const struct dns_zone *z, const struct dns
 /* RFC 1034 4.3.2 steps 3a-3c for `name` (the qname or a CNAME target). */
 static int resolve(struct ctx *x, const uint8_t *name, size_t len, int depth)
 {
-    uint8_t off[DNS_MAX_LABELS];
-    unsigned nl = name_labels(name, off);
+    uint8_t offbuf[DNS_MAX_LABELS];
+    const uint8_t *off = x->q->label_off;   /* the parser indexed the qname */
+    unsigned nl = x->q->nlabels;
+    if (name != x->q->qname) {
+        nl = name_labels(name, offbuf);
+        off = offbuf;
+    }
     const struct dns_zone *z = dns_db_find_zone(x->v->db, name, len, off, nl);
     if (!z) {
         if (depth == 0)
@@ -400,7 +423,9 @@ static void put_opt(struct ctx *x, uint8_t ext_rcode)
         o[6] = q->ecs_source;
         /* the scope never exceeds what the client offered (RFC 7871 7.2.1) */
         o[7] = x->scope > q->ecs_source ? q->ecs_source : x->scope;
-        memcpy(o + 8, q->ecs_addr.bytes, alen);
+        /* all 16 bytes (fixed size, no library call): those past alen are
+         * beyond r->len, inside the DNS_RESPONSE_SLACK the caller provides */
+        memcpy(o + 8, q->ecs_addr.bytes, sizeof q->ecs_addr.bytes);
         rdlen = 8 + alen;
         x->res->ecs = true;
     }
@@ -441,6 +466,7 @@ size_t dns_respond(const struct dns_view *v, const uint8_t *pkt, size_t len, str
     r.cap = cap;
     r.an = r.ns = r.ar = 0;
     r.nct = 0;
+    r.qname = NULL;
     /* not zero-initialised either: addl[] and chain[] (200 bytes) are read
      * only below naddl and nchain */
     struct ctx x;
@@ -465,9 +491,16 @@ size_t dns_respond(const struct dns_view *v, const uint8_t *pkt, size_t len, str
     if (q->question_ok) {
         memcpy(out + DNS_HDR_LEN, q->question, q->question_len);
         r.len += q->question_len;
-        /* the query's own name, at offset 12, is the first compression target */
-        for (unsigned i = 0; i < q->nlabels; i++)
-            ct_add(&r, q->qname + q->label_off[i], q->qname_len - q->label_off[i], DNS_HDR_LEN + q->label_off[i]);
+        /* the query's own name, at offset 12, is the first compression
+         * target: its non-root suffixes, all within 14-bit offsets */
+        unsigned n = q->nlabels < CT_MAX ? q->nlabels : CT_MAX;
+        for (unsigned i = 0; i < n; i++) {
+            unsigned o = q->label_off[i];
+            r.ct[i] = (struct ct_entry){ q->qname + o, (uint16_t)(DNS_HDR_LEN + o), (uint8_t)(q->qname_len - o) };
+        }
+        r.nct = n;
+        if (n)
+            r.qname = q->qname;
     }
     uint8_t ext_rcode = 0;
     switch (pr) {
