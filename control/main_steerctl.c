@@ -58,7 +58,7 @@ static void usage(FILE *f)
             "      --qtype A|AAAA         explain: the query type (default A)\n"
             "      --url URL              purge: one URL (all its variants)\n"
             "      --prefix PREFIX        purge: every cache key starting with PREFIX\n"
-            "                             (keys are http://host/path?query, host without port)\n"
+            "                             (keys are http://host/path?query; a port is ignored)\n"
             "      --key KEY              purge: every object tagged Surrogate-Key KEY\n"
             "      --soft                 purge: mark stale instead of deleting\n"
             "      --no-propagate         purge: this edged only, not its shields\n"

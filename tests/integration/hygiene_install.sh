@@ -23,11 +23,11 @@ expect_eq "modes: programs 0755, the rest 0644" \
   "755 usr/sbin/steerd 755 usr/bin/steerctl 644 usr/share/man/man8/steerd.8 644 usr/lib/systemd/system/steerd.service 644 etc/steer/steerd.yaml "
 
 # binaries: --version from common/version.h
-for b in usr/sbin/steerd usr/sbin/edged usr/bin/steerctl; do
+for b in usr/sbin/steerd usr/sbin/edged usr/sbin/origind usr/bin/steerctl; do
   expect_eq "$(basename $b) --version" "$("$R/$b" --version 2>&1)" "$(basename $b) $VERSION"
 done
-"$R/usr/sbin/origind" -h >/dev/null 2>"$TMP/o.err"; rc=$?
-expect_match "origind runs (usage, exit 2)" "$rc $(tr "\n" " " < "$TMP/o.err")" "^2 .*usage: origind"
+"$R/usr/sbin/origind" --no-such-option >/dev/null 2>"$TMP/o.err"; rc=$?
+expect_match "origind refuses an unknown option (usage, exit 2)" "$rc $(tr "\n" " " < "$TMP/o.err")" "^2 .*usage: origind"
 # the installed example configs are valid
 expect_match "installed steerd.yaml passes steerd -t" "$("$R/usr/sbin/steerd" -t -c "$R/etc/steer/steerd.yaml" 2>&1)" 'configuration OK'
 expect_match "installed edged.yaml passes edged -t" "$("$R/usr/sbin/edged" -t -c "$R/etc/steer/edged.yaml" 2>&1)" 'configuration ok'
