@@ -136,11 +136,10 @@ static bool rule_matches(const struct srule *r, struct facts *f)
         const struct geo_loc *l = need_loc(f);
         if (!l->found)
             return false;
-        bool m = !r->ncont;
-        for (size_t i = 0; i < r->ncont && !m; i++)
-            m = !memcmp(r->cont[i], l->continent, 3);
-        if (!m)
+        /* every listed continent is one of the seven, so the mask is exact */
+        if (r->ncont && !(r->cont_mask & steer_cont_bit(l->continent)))
             return false;
+        bool m;
         m = !r->ncountry;
         for (size_t i = 0; i < r->ncountry && !m; i++)
             m = !memcmp(r->country[i], l->country, 3);
@@ -438,7 +437,11 @@ static enum pick try_pool(const struct steer_policy *p, const struct steer_name 
         }
         if (w == 0)
             continue;
-        c[n++] = (struct cand){ .prov = pl->mem[i].prov, .member = (uint16_t)i, .weight = w };
+        /* key is set by rank() before anything reads it (n > 1) */
+        c[n].prov = pl->mem[i].prov;
+        c[n].member = (uint16_t)i;
+        c[n].weight = w;
+        n++;
     }
     if (n == 0) {
         if (tp)
@@ -473,7 +476,8 @@ static int decide(const struct steer_policy *p, const struct steer_name *nm, con
         (qtype != 1 && qtype != 28) || (c->addr.family != 4 && c->addr.family != 6))
         return STEER_EINVAL;
     int fam = qtype == 1 ? 4 : 6;
-    memset(f, 0, sizeof *f);
+    f->loc_done = f->asn_done = false;     /* loc and asn are written before they are read */
+    f->scope = 0;
     f->geo = p->geo;
     f->c = c;
     out->kind = STEER_NODATA;
