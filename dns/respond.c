@@ -19,6 +19,7 @@ struct resp {
     size_t len;
     uint16_t an, ns, ar;
     const uint8_t *qname;   /* the question's name, at offset 12, or NULL */
+    const struct dns_query *ct_q;   /* question whose targets are not in ct[] yet */
     unsigned nct;
     struct ct_entry ct[CT_MAX];
 };
@@ -47,6 +48,25 @@ static bool same_name(const uint8_t *a, const uint8_t *b)
 
 enum put_result { PUT_OK = 0, PUT_NOSPACE = -1 };
 
+/* Enters the question name's suffixes (at offset 12, all within 14-bit
+ * offsets) as the first compression targets. Deferred until a name other
+ * than the qname itself is written: a steered A/AAAA answer (owner = qname,
+ * a bare pointer) never needs them. Called before a writer takes its
+ * rollback mark, so a rollback never drops them. */
+static void ct_ready(struct resp *r)
+{
+    const struct dns_query *q = r->ct_q;
+    if (!q)
+        return;
+    r->ct_q = NULL;
+    unsigned n = q->nlabels < CT_MAX ? q->nlabels : CT_MAX;
+    for (unsigned i = 0; i < n; i++) {
+        unsigned o = q->label_off[i];
+        r->ct[i] = (struct ct_entry){ q->qname + o, (uint16_t)(DNS_HDR_LEN + o), (uint8_t)(q->qname_len - o) };
+    }
+    r->nct = n;
+}
+
 static void ct_add(struct resp *r, const uint8_t *name, size_t len, size_t off)
 {
     /* a pointer holds 14 bits of offset */
@@ -74,6 +94,7 @@ static enum put_result put_name(struct resp *r, const uint8_t *name, size_t len)
         r->len += 2;
         return PUT_OK;
     }
+    ct_ready(r);   /* a no-op when a writer already called it */
     size_t start = r->len;
     size_t p = 0;
     for (;;) {
@@ -106,6 +127,7 @@ static uint16_t *section_count(struct resp *r, int section)
 static enum put_result put_rrset(struct resp *r, const uint8_t *owner, size_t owner_len, const struct dns_rrset *rs,
                                  int section)
 {
+    ct_ready(r);
     size_t mark = r->len;
     unsigned mark_ct = r->nct;
     const uint8_t *w = rs->wire;
@@ -128,6 +150,8 @@ static enum put_result put_rrset(struct resp *r, const uint8_t *owner, size_t ow
 static enum put_result put_rr(struct resp *r, const uint8_t *owner, size_t owner_len, uint16_t type, uint32_t ttl,
                               const uint8_t *rdata, uint16_t rdlen, int section)
 {
+    if (owner != r->qname)
+        ct_ready(r);
     size_t mark = r->len;
     unsigned mark_ct = r->nct;
     if (put_name(r, owner, owner_len) != PUT_OK || r->len + 10 + rdlen > r->limit) {
@@ -155,6 +179,7 @@ static enum put_result put_rr(struct resp *r, const uint8_t *owner, size_t owner
 static enum put_result put_cname(struct resp *r, const uint8_t *owner, size_t owner_len, uint32_t ttl,
                                  const uint8_t *target, size_t target_len)
 {
+    ct_ready(r);
     size_t mark = r->len;
     unsigned mark_ct = r->nct;
     if (put_name(r, owner, owner_len) != PUT_OK || r->len + 10 > r->cap)
@@ -467,6 +492,7 @@ size_t dns_respond(const struct dns_view *v, const uint8_t *pkt, size_t len, str
     r.an = r.ns = r.ar = 0;
     r.nct = 0;
     r.qname = NULL;
+    r.ct_q = NULL;
     /* not zero-initialised either: addl[] and chain[] (200 bytes) are read
      * only below naddl and nchain */
     struct ctx x;
@@ -492,15 +518,11 @@ size_t dns_respond(const struct dns_view *v, const uint8_t *pkt, size_t len, str
         memcpy(out + DNS_HDR_LEN, q->question, q->question_len);
         r.len += q->question_len;
         /* the query's own name, at offset 12, is the first compression
-         * target: its non-root suffixes, all within 14-bit offsets */
-        unsigned n = q->nlabels < CT_MAX ? q->nlabels : CT_MAX;
-        for (unsigned i = 0; i < n; i++) {
-            unsigned o = q->label_off[i];
-            r.ct[i] = (struct ct_entry){ q->qname + o, (uint16_t)(DNS_HDR_LEN + o), (uint8_t)(q->qname_len - o) };
-        }
-        r.nct = n;
-        if (n)
+         * target (entered by ct_ready when first needed) */
+        if (q->nlabels) {
             r.qname = q->qname;
+            r.ct_q = q;
+        }
     }
     uint8_t ext_rcode = 0;
     switch (pr) {

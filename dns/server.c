@@ -262,6 +262,9 @@ static void *udp_main(void *arg)
         riov[i] = (struct iovec){ rx[i], UDP_RX_SIZE };
         rmsg[i].msg_hdr = (struct msghdr){ .msg_name = &peers[i], .msg_namelen = sizeof peers[i],
                                            .msg_iov = &riov[i], .msg_iovlen = 1 };
+        /* send headers: only name, name length and iov length change per answer */
+        siov[i] = (struct iovec){ tx[i], 0 };
+        smsg[i].msg_hdr = (struct msghdr){ .msg_iov = &siov[i], .msg_iovlen = 1 };
     }
     int filled = 0;     /* headers the previous recvmmsg wrote into */
     while (!atomic_load_explicit(&srv->stop, memory_order_relaxed)) {
@@ -293,9 +296,9 @@ static void *udp_main(void *arg)
             observe(srv, &t->obs_left, t->index, false, &c, &q, &res);
             if (!len)
                 continue;
-            siov[ns] = (struct iovec){ tx[ns], len };
-            smsg[ns].msg_hdr = (struct msghdr){ .msg_name = &peers[i], .msg_namelen = rmsg[i].msg_hdr.msg_namelen,
-                                                .msg_iov = &siov[ns], .msg_iovlen = 1 };
+            siov[ns].iov_len = len;
+            smsg[ns].msg_hdr.msg_name = &peers[i];
+            smsg[ns].msg_hdr.msg_namelen = rmsg[i].msg_hdr.msg_namelen;
             ns++;
         }
         urcu_memb_read_unlock();
