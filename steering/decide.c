@@ -406,7 +406,9 @@ static enum pick pick(const struct steer_policy *p, const struct steer_name *nm,
 }
 
 /* Tries one pool. Returns what happened; fills *out on ANSWER/NODATA. */
-static enum pick try_pool(const struct steer_policy *p, const struct steer_name *nm, uint16_t pi, bool fail_open,
+/* Inlined into decide so that steer_decide's copy (tr == NULL) drops every
+ * trace branch. */
+static inline __attribute__((always_inline)) enum pick try_pool(const struct steer_policy *p, const struct steer_name *nm, uint16_t pi, bool fail_open,
                           struct facts *f, const struct steer_inputs *in, int fam, struct steer_answer *out,
                           bool *degraded, struct trace *tr)
 {
@@ -468,7 +470,9 @@ static enum pick try_pool(const struct steer_policy *p, const struct steer_name 
     return r;
 }
 
-static int decide(const struct steer_policy *p, const struct steer_name *nm, const struct steer_client *c,
+/* Inlined into its two callers: steer_decide's copy is compiled with
+ * tr == NULL (no trace work on the query path), steer_explain's with it. */
+static inline __attribute__((always_inline)) int decide(const struct steer_policy *p, const struct steer_name *nm, const struct steer_client *c,
                   uint16_t qtype, const struct steer_inputs *in, struct steer_answer *out, struct facts *f,
                   struct trace *tr)
 {
