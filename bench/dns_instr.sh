@@ -1,11 +1,13 @@
 #!/bin/bash
 # bench/dns_instr.sh: user-space instructions per steered query, steerd vs
-# gdnsd, under the same counter. Loopback only, about a minute.
+# gdnsd, under the same counter. Loopback only, about 30 s.
 #
 #   bash bench/dns_instr.sh                  # failover map (bench/dns.sh --steered)
 #   bash bench/dns_instr.sh --weighted       # weighted variant
 #   RATE=2000 TOP=20 bash bench/dns_instr.sh # TOP: steerd's hottest functions too
 #   GDNSD_PORT=15680 STEERD_PORT=15681 bash bench/dns_instr.sh   (the defaults)
+#   KEEP=1 bash bench/dns_instr.sh           # keep the temp dir (cg.gdnsd, cg.steerd
+#                                            # for callgrind_annotate --auto=yes)
 #
 # The machine has no hardware counters (perf stat -e instructions:u says
 # "not supported" in this VM), so the counter is valgrind's callgrind: it
