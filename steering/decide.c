@@ -13,6 +13,7 @@
 #include "common/hash.h"
 #include "steering/flatten.h"
 #include "steering/internal.h"
+#include "steering/labels.h"
 
 /* --------------------------------------------------------------- types */
 
@@ -542,16 +543,6 @@ int steer_decide(const struct steer_policy *p, const struct steer_name *n, const
 
 /* ------------------------------------------------------------- explain */
 
-static const char *policy_name(enum steer_policy_kind k)
-{
-    switch (k) {
-    case STEER_POL_WEIGHTED: return "weighted";
-    case STEER_POL_CLOSEST: return "closest";
-    case STEER_POL_FAILOVER: return "failover";
-    case STEER_POL_RUM: return "rum";
-    }
-    return "?";
-}
 static const char *health_name(uint8_t h) { return h == PROV_UP ? "up" : h == PROV_DOWN ? "down" : "unknown"; }
 static const char *admin_name(uint8_t a)
 {
@@ -648,7 +639,7 @@ static void explain_text(const struct steer_policy *p, const struct steer_name *
     for (unsigned i = 0; i < tr->npools; i++) {
         const struct tr_pool *tp = &tr->pools[i];
         const struct spool *pl = &nm->pools[tp->pool];
-        out_printf(o, "pool %s (%s)%s:\n", pl->name, policy_name(pl->kind), tp->fail_open ? " FAIL-OPEN" : "");
+        out_printf(o, "pool %s (%s)%s:\n", pl->name, steer_policy_kind_name(pl->kind), tp->fail_open ? " FAIL-OPEN" : "");
         for (unsigned j = 0; j < tp->nmem; j++) {
             const struct tr_member *m = &tp->m[j];
             out_printf(o, "  %-16s weight %-7u effective %-7u health %-7s admin %-10s %s", p->prov[m->prov].name,
@@ -733,7 +724,7 @@ static int explain_json(const struct steer_policy *p, const struct steer_name *n
         const struct spool *pl = &nm->pools[tp->pool];
         json_t *jp = json_object();
         json_object_set_new(jp, "pool", json_string(pl->name));
-        json_object_set_new(jp, "policy", json_string(policy_name(pl->kind)));
+        json_object_set_new(jp, "policy", json_string(steer_policy_kind_name(pl->kind)));
         json_object_set_new(jp, "fail_open", json_boolean(tp->fail_open));
         json_t *cs = json_array();
         for (unsigned j = 0; j < tp->nmem; j++) {
