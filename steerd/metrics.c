@@ -11,7 +11,9 @@
 
 #include "common/log.h"
 #include "common/prom.h"
+#include "health/admin.h"
 #include "health/health.h"
+#include "health/hyst.h"
 #include "rum/collector.h"
 #include "steerd/querylog.h"
 #include "steering/labels.h"
@@ -71,20 +73,27 @@ static int kt_reindex(struct ktab *t, size_t icap)
     return 0;
 }
 
+/* The entry with key k, or NULL. */
+static struct kent *kt_find(const struct ktab *t, const char *const k[KT_PARTS])
+{
+    if (!t->icap)
+        return NULL;
+    for (size_t j = kt_hash(k) & (t->icap - 1); t->idx[j]; j = (j + 1) & (t->icap - 1)) {
+        struct kent *e = &t->e[t->idx[j] - 1];
+        if (kt_eq(e, k))
+            return e;
+    }
+    return NULL;
+}
+
 /* Adds v to the entry (a, b, c) (NULL parts = ""), creating it. 0 or -1. */
 static int kt_add(struct ktab *t, const char *a, const char *b, const char *c, uint64_t v)
 {
     const char *k[KT_PARTS] = { a ? a : "", b ? b : "", c ? c : "" };
-    if (t->icap) {
-        size_t j = kt_hash(k) & (t->icap - 1);
-        while (t->idx[j]) {
-            struct kent *e = &t->e[t->idx[j] - 1];
-            if (kt_eq(e, k)) {
-                e->v += v;
-                return 0;
-            }
-            j = (j + 1) & (t->icap - 1);
-        }
+    struct kent *found = kt_find(t, k);
+    if (found) {
+        found->v += v;
+        return 0;
     }
     if ((t->n + 1) * 2 > t->icap && kt_reindex(t, t->icap ? t->icap * 2 : 64) < 0)
         return -1;
@@ -562,11 +571,6 @@ static void render_steering(struct evbuffer *b, const struct ktab *answers, cons
     }
 }
 
-static const char *health_state_name(unsigned h)
-{
-    return h == PROV_UP ? "up" : h == PROV_DOWN ? "down" : "unknown";
-}
-
 static void render_health(struct evbuffer *b, const struct health_stats *hs, const struct steer_policy *p)
 {
     struct prom_labels l;
@@ -575,16 +579,15 @@ static void render_health(struct evbuffer *b, const struct health_stats *hs, con
         for (unsigned s = 0; s < 3; s++) {
             prom_labels_init(&l);
             prom_label(&l, "provider", hs->providers[i].name);
-            prom_label(&l, "state", health_state_name(s));
+            prom_label(&l, "state", prov_health_name((uint8_t)s));
             prom_u64(b, "steer_provider_health", &l, hs->providers[i].health == s);
         }
-    static const char *const adm[4] = { "none", "up", "down", "drain" };
     prom_family(b, "steer_provider_admin", PROM_GAUGE, "Operator override of each provider: 1 for the override in effect.");
     for (size_t i = 0; i < hs->nproviders; i++)
-        for (unsigned a = 0; a < 4; a++) {
+        for (unsigned a = ADMIN_NONE; a <= ADMIN_DRAIN; a++) {
             prom_labels_init(&l);
             prom_label(&l, "provider", hs->providers[i].name);
-            prom_label(&l, "override", adm[a]);
+            prom_label(&l, "override", prov_admin_name((uint8_t)a));
             prom_u64(b, "steer_provider_admin", &l, hs->providers[i].admin == a);
         }
     prom_family(b, "steer_provider_weight", PROM_GAUGE,
@@ -611,7 +614,7 @@ static void render_health(struct evbuffer *b, const struct health_stats *hs, con
         for (unsigned s = 0; s < 3; s++) {
             prom_labels_init(&l);
             prom_label(&l, "provider", hs->providers[i].name);
-            prom_label(&l, "to", health_state_name(s));
+            prom_label(&l, "to", prov_health_name((uint8_t)s));
             prom_u64(b, "steer_health_transitions_total", &l, hs->providers[i].transitions_to[s]);
         }
     prom_family(b, "steer_health_checks_total", PROM_COUNTER, "Health check runs by check and result.");
@@ -753,10 +756,9 @@ void metrics_failopen_log(void)
             const struct kent *e = &tot.names.e[i];
             if (strcmp(e->k[1], "failopen"))
                 continue;
-            uint64_t before = 0;
-            for (size_t j = 0; j < G.failopen_seen.n; j++)
-                if (!strcmp(G.failopen_seen.e[j].k[0], e->k[0]))
-                    before = G.failopen_seen.e[j].v;
+            const char *key[KT_PARTS] = { e->k[0], "", "" };
+            const struct kent *seen = kt_find(&G.failopen_seen, key);
+            uint64_t before = seen ? seen->v : 0;
             if (e->v > before) {
                 log_warn("fail-open for %s: %llu answers in the last interval (every pool down; health ignored)",
                          e->k[0], (unsigned long long)(e->v - before));
