@@ -1465,7 +1465,7 @@ static void fetch_on_head(void *ctx, const struct http_msg *r)
     edged_clock(ed);
     struct upstream *u = f->chain[f->cur];
     /* A shield answering 5xx is skipped for this request: ask the origin. */
-    if (u->is_shield && r->status >= 500 && f->cur + 1 < f->nchain) {
+    if (u->tier == UP_TIER_SHIELD && r->status >= 500 && f->cur + 1 < f->nchain) {
         upstream_failed(u);
         ed->st.up_failures++; ed->st.up_fallbacks++;
         up_abort(f->uc);

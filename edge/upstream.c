@@ -61,15 +61,16 @@ const char *up_result_name(enum up_result r)
     return r == UP_RES_OK ? "ok" : r == UP_RES_TIMEOUT ? "timeout" : "error";
 }
 
-static bool uc_counted_tier(const struct uconn *c)
+/* Whether an exchange of u counts: not a health probe, not an admin target. */
+static bool tier_counted(const struct upstream *u, bool probe)
 {
-    return !c->probe && c->u->tier < UP_TIERS;
+    return !probe && u->tier < UP_TIERS;
 }
 
 /* The end of an exchange, counted once (the first call wins). */
 static void uc_result(struct uconn *c, enum up_result r)
 {
-    if (c->counted || !uc_counted_tier(c)) return;
+    if (c->counted || !tier_counted(c->u, c->probe)) return;
     c->counted = true;
     c->u->ed->st.tier[c->u->tier].result[r]++;
 }
@@ -78,7 +79,7 @@ static void uc_result(struct uconn *c, enum up_result r)
 static void uc_head_time(struct uconn *c)
 {
     static const uint64_t bounds[UP_DUR_NB] = UP_DUR_BOUNDS_US;
-    if (!uc_counted_tier(c)) return;
+    if (!tier_counted(c->u, c->probe)) return;
     uint64_t us = edged_us() - c->t_start;
     struct up_tier_stats *t = &c->u->ed->st.tier[c->u->tier];
     unsigned i = 0;
@@ -101,7 +102,6 @@ struct upstream *upstream_new(struct edged *ed, const struct edge_hostport *hp, 
     if (!u) return NULL;
     u->hp = *hp;
     u->tier = tier;
-    u->is_shield = tier == UP_TIER_SHIELD;
     u->ed = ed;
     return u;
 }
@@ -155,7 +155,6 @@ static void uc_send(struct uconn *c)
 static struct uconn *request(struct upstream *u, const char *req, size_t len, const char *body,
                              size_t blen, enum http_method m, const struct up_cb *cb, void *ctx, bool probe)
 {
-    /* a request that cannot even start is an error of its tier */
     struct uconn *c = u->idle;
     if (c) {
         u->idle = c->next; u->nidle--;
@@ -188,7 +187,7 @@ static struct uconn *request(struct upstream *u, const char *req, size_t len, co
     return c;
 failed:
     /* a request that cannot even start is an error of its tier */
-    if (!probe && u->tier < UP_TIERS) u->ed->st.tier[u->tier].result[UP_RES_ERROR]++;
+    if (tier_counted(u, probe)) u->ed->st.tier[u->tier].result[UP_RES_ERROR]++;
     return NULL;
 }
 
@@ -260,7 +259,7 @@ static void probe_head(void *ctx, const struct http_msg *m)
     struct upstream *u = ctx;
     /* A shield is an edged: only 200 from /health counts. An origin is up
      * when it answers anything that is not a server error. */
-    bool good = u->is_shield ? m->status == 200 : m->status < 500;
+    bool good = u->tier == UP_TIER_SHIELD ? m->status == 200 : m->status < 500;
     struct uconn *c = u->probe_conn;
     u->probe_conn = NULL;
     up_abort(c);

@@ -55,7 +55,6 @@ enum up_result { UP_RES_OK = 0, UP_RES_ERROR, UP_RES_TIMEOUT, UP_RESULTS };
 struct upstream {
     struct edge_hostport hp;
     enum up_tier tier;
-    bool is_shield;            /* tier == UP_TIER_SHIELD */
     bool down;
     uint32_t fails;            /* consecutive failures */
     struct uconn *idle;        /* pool (LIFO) */
