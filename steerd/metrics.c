@@ -173,6 +173,11 @@ static struct {
 static const char *const slot_names[MS_PER_NAME] = {
     "primary", "degraded", "failopen", "nodata", "error", "ecs_zero", "ecs_scoped" };
 
+const char *metrics_slot_name(enum metrics_name_slot s)
+{
+    return (unsigned)s < MS_PER_NAME ? slot_names[s] : "?";
+}
+
 int metrics_init(unsigned io_threads, const char *version)
 {
     struct timespec ts;

@@ -70,6 +70,20 @@ enum metrics_name_slot {
 };
 #define MS_DECISIONS MS_ECS_ZERO   /* slots [0, MS_DECISIONS) are decision reasons */
 
+/* The decision reason of steer_decide's result rc and answer a (a is read
+ * only if rc == STEER_OK): a slot below MS_DECISIONS. */
+static inline enum metrics_name_slot metrics_decision_slot(int rc, const struct steer_answer *a)
+{
+    if (rc != STEER_OK)
+        return MS_ERROR;
+    return a->failed_open ? MS_FAILOPEN : a->kind == STEER_NODATA ? MS_NODATA : a->degraded ? MS_DEGRADED
+                                                                                              : MS_PRIMARY;
+}
+
+/* Label of a slot: "primary", ..., "error" (the reason label of
+ * steer_decisions_total), "ecs_zero", "ecs_scoped". */
+const char *metrics_slot_name(enum metrics_name_slot s);
+
 /* Cap on counter slots per I/O thread and snapshot (8 bytes each: 2 MiB).
  * A config with more names x rules x providers counts answers per
  * (name, provider) only, with rule="any". */
@@ -121,13 +135,9 @@ static inline void metrics_steer_answer(struct metrics_steer *m, size_t name, in
     _Atomic uint64_t *b = m->blocks[t];
     _Atomic uint64_t *nc = b + m->ncells + name * MS_PER_NAME;
 #define MS_BUMP(p) atomic_store_explicit((p), atomic_load_explicit((p), memory_order_relaxed) + 1, memory_order_relaxed)
-    if (rc != STEER_OK) {
-        MS_BUMP(&nc[MS_ERROR]);
+    MS_BUMP(&nc[metrics_decision_slot(rc, a)]);
+    if (rc != STEER_OK)
         return;
-    }
-    unsigned slot = a->failed_open ? MS_FAILOPEN : a->kind == STEER_NODATA ? MS_NODATA
-                  : a->degraded ? MS_DEGRADED : MS_PRIMARY;
-    MS_BUMP(&nc[slot]);
     if (ecs)
         MS_BUMP(&nc[a->scope ? MS_ECS_SCOPED : MS_ECS_ZERO]);
     if (a->kind != STEER_NODATA && m->ncells && a->provider < m->nprov) {

@@ -19,8 +19,9 @@
 
 /* ---- types ------------------------------------------------------------- */
 
-enum qlog_reason { QR_NONE = 0, QR_PRIMARY, QR_DEGRADED, QR_FAILOPEN, QR_NODATA, QR_ERROR };
-static const char *const reason_names[] = { "-", "primary", "degraded", "failopen", "nodata", "error" };
+/* qlog_rec.reason of a query that was not steered; otherwise the reason is
+ * a decision slot of steerd/metrics.h (metrics_decision_slot) */
+#define QR_NONE MS_PER_NAME
 
 struct qlog_rec {
     int64_t ts_ms;                   /* CLOCK_REALTIME */
@@ -29,7 +30,7 @@ struct qlog_rec {
     uint8_t ecs_source, scope;
     bool ecs, tcp, question;
     uint8_t rcode;                   /* 0..16 as dns_result; 255 = dropped */
-    uint8_t reason;                  /* enum qlog_reason; QR_NONE = not steered */
+    uint8_t reason;                  /* enum metrics_name_slot; QR_NONE = not steered */
     uint16_t qtype;
     uint8_t qname_len;
     uint8_t qname[DNS_MAX_NAME];     /* wire format */
@@ -66,7 +67,7 @@ struct decision {
 };
 
 bool querylog_running;
-static _Thread_local struct decision tl_decision;
+static _Thread_local struct decision tl_decision = { .reason = QR_NONE };
 
 /* ---- query path ---------------------------------------------------------- */
 
@@ -79,11 +80,10 @@ void querylog_note_decision_slow(int rc, const struct steer_answer *a, const str
         rule = m->rule_label[name][a->rule < m->nrules[name] ? a->rule : 0];
     }
     if (rc != STEER_OK) {
-        *d = (struct decision){ .reason = QR_ERROR };
+        *d = (struct decision){ .reason = MS_ERROR };
         return;
     }
-    d->reason = a->failed_open ? QR_FAILOPEN : a->kind == STEER_NODATA ? QR_NODATA
-              : a->degraded ? QR_DEGRADED : QR_PRIMARY;
+    d->reason = (uint8_t)metrics_decision_slot(rc, a);
     d->scope = a->scope;
     d->provider = a->kind == STEER_NODATA ? NULL : provider;
     d->rule = rule;
@@ -206,7 +206,7 @@ static void write_rec(FILE *f, const struct qlog_rec *e)
     fprintf(f, "ts=%s client=%s transport=%s qname=%s qtype=%s rcode=%s ecs=%s scope=%s provider=%s rule=%s reason=%s\n",
             ts, client, e->tcp ? "tcp" : "udp", qname, e->question ? qtype_name(e->qtype, tb, sizeof tb) : "-",
             e->rcode == 255 ? "dropped" : dns_rcode_name(e->rcode), ecs, scope,
-            e->provider[0] ? e->provider : "-", e->rule[0] ? e->rule : "-", reason_names[e->reason]);
+            e->provider[0] ? e->provider : "-", e->rule[0] ? e->rule : "-", e->reason == QR_NONE ? "-" : metrics_slot_name(e->reason));
 }
 
 /* Writes everything queued now; returns the number of records. Bounded:
