@@ -265,39 +265,31 @@ static void tree_release(struct geo_db *db)
     db->tree = NULL;
 }
 
-/* Fills the jump table entries under `prefix` (depth bits long) with what
- * the walk from node n reaches: a record that ends the walk above
- * GEO_JUMP_BITS covers its whole range at once. Recursion depth is bounded
- * by GEO_JUMP_BITS; the work by the nodes of the tree's top levels plus the
- * table size (not entries x bits). */
-static void jump_fill(struct geo_db *db, int f, uint32_t n, unsigned depth, uint32_t prefix)
-{
-    if (n < db->nodes && depth < GEO_JUMP_BITS) {
-        jump_fill(db, f, tree_record(db, n, 0), depth + 1, prefix << 1);
-        jump_fill(db, f, tree_record(db, n, 1), depth + 1, prefix << 1 | 1);
-        return;
-    }
-    uint32_t first = prefix << (GEO_JUMP_BITS - depth), count = 1u << (GEO_JUMP_BITS - depth);
-    for (uint32_t i = first; i < first + count; i++) {
-        db->jump_rec[f][i] = n;
-        db->jump_depth[f][i] = (uint8_t)depth;
-    }
-}
+/* One jump table being filled: `bits` address bits from depth `base`,
+ * entry i holding the record reached (rec[i]) and the absolute depth
+ * (dep[i]). */
+struct jump_dst {
+    uint32_t *rec;
+    uint8_t *dep;
+    unsigned bits, base;
+};
 
-/* Fills second-level table entries [first, first + 2^(JUMP2 - rel)) of
- * table base (rel bits walked below the first level) like jump_fill. */
-static void jump2_fill(const struct geo_db *db, uint32_t *rec, uint8_t *dep, uint32_t n, unsigned rel,
-                       uint32_t prefix)
+/* Fills the entries under `prefix` (rel bits below the table's start) with
+ * what the walk from node n reaches: a record that ends the walk above
+ * d->bits covers its whole range at once. Recursion depth is bounded by
+ * d->bits; the work by the nodes of the tree's levels it spans plus the
+ * table size (not entries x bits). */
+static void jump_fill(const struct geo_db *db, const struct jump_dst *d, uint32_t n, unsigned rel, uint32_t prefix)
 {
-    if (n < db->nodes && rel < GEO_JUMP2_BITS) {
-        jump2_fill(db, rec, dep, tree_record(db, n, 0), rel + 1, prefix << 1);
-        jump2_fill(db, rec, dep, tree_record(db, n, 1), rel + 1, prefix << 1 | 1);
+    if (n < db->nodes && rel < d->bits) {
+        jump_fill(db, d, tree_record(db, n, 0), rel + 1, prefix << 1);
+        jump_fill(db, d, tree_record(db, n, 1), rel + 1, prefix << 1 | 1);
         return;
     }
-    uint32_t first = prefix << (GEO_JUMP2_BITS - rel), count = 1u << (GEO_JUMP2_BITS - rel);
+    uint32_t first = prefix << (d->bits - rel), count = 1u << (d->bits - rel);
     for (uint32_t i = first; i < first + count; i++) {
-        rec[i] = n;
-        dep[i] = (uint8_t)(GEO_JUMP_BITS + rel);
+        d->rec[i] = n;
+        d->dep[i] = (uint8_t)(d->base + rel);
     }
 }
 
@@ -321,7 +313,9 @@ static bool jump2_init(struct geo_db *db, int f)
     for (size_t i = 0; i < slots && t < ntab; i++) {
         if (db->jump_depth[f][i] != GEO_JUMP_BITS || db->jump_rec[f][i] >= db->nodes)
             continue;
-        jump2_fill(db, db->jump2_rec[f] + t * per, db->jump2_depth[f] + t * per, db->jump_rec[f][i], 0, 0);
+        const struct jump_dst d = { db->jump2_rec[f] + t * per, db->jump2_depth[f] + t * per, GEO_JUMP2_BITS,
+                                    GEO_JUMP_BITS };
+        jump_fill(db, &d, db->jump_rec[f][i], 0, 0);
         db->jump2_ix[f][i] = (uint16_t)(++t);
     }
     return true;
@@ -366,7 +360,8 @@ static bool tree_init(struct geo_db *db)
             tree_release(db);
             return false;
         }
-        jump_fill(db, f, start, 0, 0);
+        const struct jump_dst d = { db->jump_rec[f], db->jump_depth[f], GEO_JUMP_BITS, 0 };
+        jump_fill(db, &d, start, 0, 0);
         if (!jump2_init(db, f)) {
             tree_release(db);
             return false;
