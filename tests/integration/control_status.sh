@@ -127,7 +127,8 @@ for i in $(seq 1 24); do
 done
 # thin data: 3 beacons from Tokyo (fixture 203.0.113.128/26, Asia) for
 # fastly: its continent:AS bucket stays below min_samples (20) while its
-# global bucket (24 + 3) is trusted; /v1/rum must still list it
+# global bucket (24 + 3, a little less once decay has run on a slow
+# machine) is trusted; /v1/rum must still list it
 for i in 1 2 3; do
   curl -s -o /dev/null -H "X-Forwarded-For: 203.0.113.$((129 + i))" -X POST -d '{"m":[{"p":"fastly","k":"latency","v":'$((90 + i))'}]}' "http://127.0.0.1:$RUM/rum"
 done
@@ -139,7 +140,7 @@ for n in ("eu-pop", "fastly", "us-pop", "cloudfront"):
 i=0; while [ $i -lt 50 ]; do
   code "$API/v1/rum" >/dev/null; out=$(python3 -c "$rumq" "$TMP/b")
   printf '%s\n' "$out" | grep -q '^us-pop continent:NA continent True' && printf '%s\n' "$out" | grep -q '^eu-pop continent:EU continent True' &&
-    printf '%s\n' "$out" | grep -q '^fastly global global True 27 ' && break
+    printf '%s\n' "$out" | grep -Eq '^fastly global global True 2[5-7] ' && break
   sleep 0.1; i=$((i+1))
 done
 expect_match "rum: eu-pop Europe bucket trusted, ~22 ms median" "$out" '^eu-pop continent:EU continent True 2[0-9] 2[0-4] 1.0$'
@@ -148,7 +149,7 @@ expect_match "rum: us-pop North America bucket" "$out" '^us-pop continent:NA con
 expect_match "rum: global bucket per provider" "$out" '^eu-pop global global True'
 expect_match "rum: untrusted continent bucket listed with trusted=false (fastly Asia, 3 samples)" "$out" \
   '^fastly continent:AS continent False 3 [89][0-9] 1.0$'
-expect_match "rum: ... while fastly's global bucket is trusted" "$out" '^fastly global global True 27 '
+expect_match "rum: ... while fastly's global bucket is trusted" "$out" '^fastly global global True 2[5-7] '
 expect_match "rum: cloudfront has no data" "$(printf '%s\n' "$out" | grep -c '^cloudfront')" '^0$'
 
 # health: eu-pop's check is answered, us-pop's refused
@@ -198,7 +199,7 @@ else
   expect_match "us-pop row: North America RUM" "$r" 'america \(weighted\) w 70 NA 3[0-4] ms'
   r=$(row fastly)
   expect_match "fastly row: thin Asia bucket shown untrusted, then global as the fallback" "$r" \
-    'cdns \(weighted\) w 40 AS [89][0-9] ms · n 3 \(untrusted\) ↳ global [0-9]+ ms · n 27'
+    'cdns \(weighted\) w 40 AS [89][0-9] ms · n 3 \(untrusted\) ↳ global [0-9]+ ms · n 2[5-7]'
   expect_match "untrusted buckets are drawn greyed" "$dom" 'class="rum untrusted"'
   for g in europe north-america 'asia\+oceania' default; do
     expect_match "page shows region $g" "$dom" "data-region=\"$g\""
@@ -292,9 +293,14 @@ import json, socket, sys, time, urllib.request
 port = int(sys.argv[1])
 def open_now():
     return json.load(urllib.request.urlopen("http://127.0.0.1:%d/v1/status" % port))["control_connections"]["open"]
+def settle(want, secs):
+    t = time.time()
+    while time.time() - t < secs and open_now() != want:
+        time.sleep(0.05)
+    return open_now()
+settle(1, 5)   # the previous step's closes are processed asynchronously
 idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(5)]
-time.sleep(0.2)
-print("with-idle", open_now())
+print("with-idle", settle(6, 2))
 t = time.time()
 while time.time() - t < 20 and open_now() != 1:
     time.sleep(0.25)
