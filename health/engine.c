@@ -49,7 +49,7 @@ struct hprov {
     uint16_t reason;
     int failing;                     /* index of the first down check, or -1 */
     uint64_t transitions, since_ms;
-    uint64_t transitions_to[3];      /* by new state (enum prov_health), for metrics */
+    uint64_t transitions_to[HEALTH_STATES];   /* by new state (enum prov_health), for metrics */
 };
 
 struct sslc {
@@ -323,7 +323,7 @@ static bool prov_update(struct health_engine *e, struct hprov *p)
                      prov_health_name(health),
                      health == PROV_UP ? "every check passes" : "a check has no verdict yet");
         p->transitions++;
-        if (health <= PROV_DOWN)
+        if (health < HEALTH_STATES)
             p->transitions_to[health]++;
         p->since_ms = wall_ms();
     }

@@ -119,6 +119,9 @@ struct health_check_stats {
     uint64_t lat_count[HEALTH_LAT_BUCKETS];   /* non-cumulative */
 };
 
+/* Entries of the per-state arrays below: enum prov_health's unknown, up, down. */
+#define HEALTH_STATES (PROV_DOWN + 1)
+
 struct health_provider_stats {
     char name[HC_NAME_MAX];
     uint8_t health;            /* enum prov_health (checks only) */
@@ -126,7 +129,7 @@ struct health_provider_stats {
     uint16_t reason;
     uint32_t weight;           /* override or PROV_WEIGHT_NONE */
     uint64_t transitions;      /* health changes since start (kept across reloads) */
-    uint64_t transitions_to[3];   /* the same, by new state (enum prov_health) */
+    uint64_t transitions_to[HEALTH_STATES];   /* the same, by new state (enum prov_health) */
     uint64_t since_ms;         /* CLOCK_REALTIME ms of the last health change */
     char failing_check[HC_NAME_MAX];   /* first down check, "" if none */
 };
