@@ -94,18 +94,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port_busy() { # port
-    ss -Hlnu "sport = :$1" 2>/dev/null | grep -q . || ss -Hlnt "sport = :$1" 2>/dev/null | grep -q .
-}
+. bench/dns/lib.sh   # port_busy, fill, steered_configs, wait_dns
 for p in $GDNSD_PORT $STEERD_PORT; do
     if port_busy "$p"; then echo "bench/dns.sh: port $p is already in use" >&2; exit 2; fi
 done
 
 # --- configs, zones, queries
 mkdir -p "$TMP/gdnsd/zones" "$TMP/gdnsd/run" "$TMP/steerd"
-fill() { # template port -> stdout
-    sed -e "s/@PORT@/$2/" -e "s#@RUN@#$TMP/gdnsd/run#" -e "s#@DIR@#$TMP/steerd#" -e "s#@ROOT@#$ROOT#" "$1"
-}
 if [ $MODE = static ]; then
     ZONE=bench.test
     PROBE=www.bench.test
@@ -122,10 +117,7 @@ else
     QFMT=(-B)   # dnsperf: binary input, 2-byte length + DNS message per query
     sfx=""
     [ $WEIGHTED = 1 ] && sfx=-weighted
-    fill "bench/dns/gdnsd-steered$sfx.config.in" $GDNSD_PORT >"$TMP/gdnsd/config"
-    fill "bench/dns/steerd-steered$sfx.yaml.in" $STEERD_PORT >"$TMP/steerd/steerd.yaml"
-    { cat bench/dns/steered.test.zone; echo 'www 30 DYNA geoip!www'; } >"$TMP/gdnsd/zones/$ZONE"
-    cp bench/dns/steered.test.zone "$TMP/steerd/$ZONE.zone"
+    steered_configs "$sfx" "$GDNSD_PORT" "$STEERD_PORT" "$ZONE"
     python3 bench/dns/gen_ecs_queries.py geo/fixture/gen.pl "$QUERIES" www.steered.test || exit 2
 fi
 
@@ -137,16 +129,8 @@ PIDS+=("$GDNSD_PID")
 STEERD_PID=$!
 PIDS+=("$STEERD_PID")
 
-wait_dns() { # port pid
-    for _ in $(seq 1 100); do
-        kill -0 "$2" 2>/dev/null || return 1
-        dig +time=1 +tries=1 @127.0.0.1 -p "$1" "$PROBE" A 2>/dev/null | grep -q 'status: NOERROR' && return 0
-        sleep 0.1
-    done
-    return 1
-}
-wait_dns $GDNSD_PORT "$GDNSD_PID" || { echo "gdnsd did not start:"; cat "$TMP/gdnsd.log"; exit 1; }
-wait_dns $STEERD_PORT "$STEERD_PID" || { echo "steerd did not start:"; cat "$TMP/steerd.log"; exit 1; }
+wait_dns "$GDNSD_PORT" "$GDNSD_PID" "$PROBE" 100 1 || { echo "gdnsd did not start:"; cat "$TMP/gdnsd.log"; exit 1; }
+wait_dns "$STEERD_PORT" "$STEERD_PID" "$PROBE" 100 1 || { echo "steerd did not start:"; cat "$TMP/steerd.log"; exit 1; }
 
 if [ $MODE = static ]; then
     # Same answers from both (gdnsd does not chase in-zone CNAME chains, so

@@ -57,9 +57,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port_busy() {
-    ss -Hlnu "sport = :$1" 2>/dev/null | grep -q . || ss -Hlnt "sport = :$1" 2>/dev/null | grep -q .
-}
+. bench/dns/lib.sh   # port_busy, fill, steered_configs, wait_dns
 for p in $GDNSD_PORT $STEERD_PORT; do
     if port_busy "$p"; then echo "bench/dns_instr.sh: port $p is already in use" >&2; exit 2; fi
 done
@@ -67,25 +65,10 @@ done
 ZONE=steered.test
 QUERIES=$TMP/ecs-queries.bin
 mkdir -p "$TMP/gdnsd/zones" "$TMP/gdnsd/run" "$TMP/steerd"
-fill() { # template port -> stdout
-    sed -e "s/@PORT@/$2/" -e "s#@RUN@#$TMP/gdnsd/run#" -e "s#@DIR@#$TMP/steerd#" -e "s#@ROOT@#$ROOT#" "$1"
-}
 sfx=""
 [ $WEIGHTED = 1 ] && sfx=-weighted
-fill "bench/dns/gdnsd-steered$sfx.config.in" "$GDNSD_PORT" >"$TMP/gdnsd/config"
-fill "bench/dns/steerd-steered$sfx.yaml.in" "$STEERD_PORT" >"$TMP/steerd/steerd.yaml"
-{ cat bench/dns/steered.test.zone; echo 'www 30 DYNA geoip!www'; } >"$TMP/gdnsd/zones/$ZONE"
-cp bench/dns/steered.test.zone "$TMP/steerd/$ZONE.zone"
+steered_configs "$sfx" "$GDNSD_PORT" "$STEERD_PORT" "$ZONE"
 python3 bench/dns/gen_ecs_queries.py geo/fixture/gen.pl "$QUERIES" www.steered.test 2>/dev/null || exit 2
-
-wait_dns() { # port pid
-    for _ in $(seq 1 $START_TIMEOUT); do
-        kill -0 "$2" 2>/dev/null || return 1
-        dig +time=2 +tries=1 @127.0.0.1 -p "$1" ns1.steered.test A 2>/dev/null | grep -q 'status: NOERROR' && return 0
-        sleep 0.1
-    done
-    return 1
-}
 
 # measure NAME PORT cmd... -> "Ir completed lost"
 measure() {
@@ -94,7 +77,7 @@ measure() {
     valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out" "$@" \
         >"$TMP/$name.log" 2>&1 &
     PID=$!
-    wait_dns "$port" "$PID" || { echo "$name did not start:" >&2; cat "$TMP/$name.log" >&2; exit 1; }
+    wait_dns "$port" "$PID" ns1.steered.test "$START_TIMEOUT" 2 || { echo "$name did not start:" >&2; cat "$TMP/$name.log" >&2; exit 1; }
     callgrind_control -i on "$PID" >/dev/null 2>&1 || { echo "callgrind_control failed" >&2; exit 1; }
     local perf
     perf=$(dnsperf -B -s 127.0.0.1 -p "$port" -d "$QUERIES" -n 1 -c 4 -T 1 -q 100 -t 5 -Q "$RATE" 2>&1)
