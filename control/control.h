@@ -93,9 +93,15 @@ uint16_t control_port(const struct control_server *s);
  * /status.js) and GET /v1/names, /v1/rum. Called by the router on the
  * control thread; returns false when `path` is none of them. */
 struct evhttp_request;
+struct json_t;
 bool control_status_serve(const struct control_hooks *hooks, struct evhttp_request *req, const char *path);
 /* True if an If-None-Match value matches the entity tag `etag` (with its
  * quotes): "*" or a comma-separated list, compared weakly (W/ ignored). */
 bool control_etag_matches(const char *if_none_match, const char *etag);
+/* control/server.c: a JSON reply of either file. Sends `body` (consumed;
+ * NULL gives a 500) as indented JSON with sorted keys, plus `dump_flags`
+ * (jansson JSON_* flags), with Content-Type application/json and
+ * Cache-Control no-store; a 500 if it cannot be built. */
+void control_reply_json(struct evhttp_request *req, int code, struct json_t *body, size_t dump_flags);
 
 #endif

@@ -52,26 +52,29 @@ struct control_server {
 
 /* ------------------------------------------------------------ replies */
 
-static void reply_json(struct evhttp_request *req, int code, json_t *body)
+void control_reply_json(struct evhttp_request *req, int code, json_t *body, size_t dump_flags)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Content-Type", "application/json");
     evhttp_add_header(h, "Cache-Control", "no-store");
-    char *text = json_dumps(body, JSON_INDENT(2) | JSON_SORT_KEYS);
+    char *text = body ? json_dumps(body, JSON_INDENT(2) | JSON_SORT_KEYS | dump_flags) : NULL;
     json_decref(body);
     struct evbuffer *b = evbuffer_new();
-    if (!text || !b) {
+    if (!text || !b || evbuffer_add(b, text, strlen(text)) < 0 || evbuffer_add(b, "\n", 1) < 0) {
         free(text);
         if (b)
             evbuffer_free(b);
         evhttp_send_error(req, 500, NULL);
         return;
     }
-    evbuffer_add(b, text, strlen(text));
-    evbuffer_add(b, "\n", 1);
     free(text);
     evhttp_send_reply(req, code, NULL, b);
     evbuffer_free(b);
+}
+
+static void reply_json(struct evhttp_request *req, int code, json_t *body)
+{
+    control_reply_json(req, code, body, 0);
 }
 
 static void reply_error(struct evhttp_request *req, int code, const char *msg)

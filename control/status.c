@@ -87,26 +87,12 @@ static void common_headers(struct evkeyvalq *h)
     evhttp_add_header(h, "Referrer-Policy", "no-referrer");
 }
 
+/* The API's JSON reply (control/server.c) with the page's extra headers;
+ * 6 significant digits: latencies and ratios, not float noise. */
 static void reply_json(struct evhttp_request *req, int code, json_t *body)
 {
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    evhttp_add_header(h, "Content-Type", "application/json");
-    evhttp_add_header(h, "Cache-Control", "no-store");
-    common_headers(h);
-    /* 6 significant digits: latencies and ratios, not float noise */
-    char *text = body ? json_dumps(body, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(6)) : NULL;
-    json_decref(body);
-    struct evbuffer *b = evbuffer_new();
-    if (!text || !b || evbuffer_add(b, text, strlen(text)) < 0 || evbuffer_add(b, "\n", 1) < 0) {
-        free(text);
-        if (b)
-            evbuffer_free(b);
-        evhttp_send_error(req, 500, NULL);
-        return;
-    }
-    free(text);
-    evhttp_send_reply(req, code, NULL, b);
-    evbuffer_free(b);
+    common_headers(evhttp_request_get_output_headers(req));
+    control_reply_json(req, code, body, JSON_REAL_PRECISION(6));
 }
 
 static void reply_error(struct evhttp_request *req, int code, const char *msg)
