@@ -88,11 +88,7 @@ struct geo_set {
 
 bool geo_valid_continent(const char *s)
 {
-    static const char *const codes[] = { "AF", "AN", "AS", "EU", "NA", "OC", "SA", NULL };
-    for (const char *const *c = codes; *c; c++)
-        if (!strcmp(*c, s))
-            return true;
-    return false;
+    return strlen(s) == 2 && geo_continent_bit(s) != 0;
 }
 
 double geo_distance_km(double lat1, double lon1, double lat2, double lon2)

@@ -102,4 +102,24 @@ unsigned geo_exclusion_len(const struct net_prefix *p, const struct net_addr *a)
 /* Validation helpers shared with the steering config. */
 bool geo_valid_continent(const char *s);   /* AF AN AS EU NA OC SA */
 
+/* Bit of a continent code (a NUL-terminated 2-letter code in 3 bytes), one
+ * of the seven geo_valid_continent accepts; 0 for anything else. Steering
+ * rules keep their continents as a mask, so matching a lookup's continent
+ * is one AND instead of a string compare per listed continent. */
+static inline uint8_t geo_continent_bit(const char c[3])
+{
+    if (c[2])
+        return 0;
+    switch ((unsigned)(unsigned char)c[0] << 8 | (unsigned char)c[1]) {
+    case 'A' << 8 | 'F': return 1u << 0;
+    case 'A' << 8 | 'N': return 1u << 1;
+    case 'A' << 8 | 'S': return 1u << 2;
+    case 'E' << 8 | 'U': return 1u << 3;
+    case 'N' << 8 | 'A': return 1u << 4;
+    case 'O' << 8 | 'C': return 1u << 5;
+    case 'S' << 8 | 'A': return 1u << 6;
+    default: return 0;
+    }
+}
+
 #endif

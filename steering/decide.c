@@ -138,7 +138,7 @@ static bool rule_matches(const struct srule *r, struct facts *f)
         if (!l->found)
             return false;
         /* every listed continent is one of the seven, so the mask is exact */
-        if (r->ncont && !(r->cont_mask & steer_cont_bit(l->continent)))
+        if (r->ncont && !(r->cont_mask & geo_continent_bit(l->continent)))
             return false;
         bool m;
         m = !r->ncountry;

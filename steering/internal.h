@@ -46,29 +46,10 @@ struct spool {
 
 struct ssub { char cc[3]; char sub[4]; };
 
-/* Bit of a continent code (geo_valid_continent's seven), 0 for anything
- * else: rules keep their continents as a mask, so matching is one AND
- * instead of a string compare per listed continent. */
-static inline uint8_t steer_cont_bit(const char c[3])
-{
-    if (c[2])
-        return 0;
-    switch ((unsigned)(unsigned char)c[0] << 8 | (unsigned char)c[1]) {
-    case 'A' << 8 | 'F': return 1u << 0;
-    case 'A' << 8 | 'N': return 1u << 1;
-    case 'A' << 8 | 'S': return 1u << 2;
-    case 'E' << 8 | 'U': return 1u << 3;
-    case 'N' << 8 | 'A': return 1u << 4;
-    case 'O' << 8 | 'C': return 1u << 5;
-    case 'S' << 8 | 'A': return 1u << 6;
-    default: return 0;
-    }
-}
-
 struct srule {
     bool is_default;
     size_t ncont, ncountry, nsub, nasn, ncidr;
-    uint8_t cont_mask;                /* steer_cont_bit of each of cont[] */
+    uint8_t cont_mask;                /* geo_continent_bit of each of cont[] */
     char (*cont)[3];
     char (*country)[3];
     struct ssub *sub;

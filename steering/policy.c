@@ -415,7 +415,7 @@ static int add_cont(struct cfg_ctx *ctx, struct fy_node *at, const char *s, void
     if (!geo_valid_continent(c))
         return cfg_error(ctx, at, "unknown continent code '%s' (AF AN AS EU NA OC SA)", s);
     memcpy(r->cont[r->ncont++], c, 3);
-    r->cont_mask |= steer_cont_bit(c);
+    r->cont_mask |= geo_continent_bit(c);
     return 0;
 }
 
