@@ -236,6 +236,17 @@ static void print_refusal(const char *cmd, const struct resp *r, json_t *j)
     fprintf(stderr, "steerctl: %s: %d %.*s\n", cmd, r->status, (int)n, r->body);
 }
 
+/* --json output of a document steerctl builds itself (edged replies are
+ * text); consumes j, prints nothing when it is NULL. */
+static void print_json(json_t *j)
+{
+    char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+    if (s)
+        puts(s);
+    free(s);
+    json_decref(j);
+}
+
 struct opts {
     const char *server, *edged, *token_file, *ecs, *qtype;
     const char *purge_url, *purge_prefix, *purge_key;
@@ -360,12 +371,7 @@ static int edge_status(const struct opts *op, const struct target *t)
         return CTL_CONNECT;
     }
     if (op->json) {
-        json_t *o = json_pack("{s:s,s:b,s:O}", "edged", t->text, "healthy", healthy, "metrics", mj);
-        char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
-        if (s)
-            puts(s);
-        free(s);
-        json_decref(o);
+        print_json(json_pack("{s:s,s:b,s:O}", "edged", t->text, "healthy", healthy, "metrics", mj));
     } else {
         cli_print_edge_status(stdout, t->text, healthy, mj);
     }
@@ -435,25 +441,18 @@ int main(int argc, char **argv)
     if (http(&t.addr, t.port, write ? "POST" : "GET", target, write ? token : NULL, body[0] ? body : NULL, &r) < 0)
         return CTL_CONNECT;
     rc = r.status >= 200 && r.status < 300 ? CTL_OK : CTL_REFUSED;
-    json_t *j = NULL;
     if (kind == K_EDGE_METRICS) {
-        if (rc != CTL_OK) {
+        if (rc != CTL_OK)
             print_refusal(cmd, &r, NULL);
-        } else if (op.json) {
-            j = cli_metrics_to_json(r.body);
-            char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
-            if (s)
-                puts(s);
-            free(s);
-        } else {
+        else if (op.json)
+            print_json(cli_metrics_to_json(r.body));
+        else
             fputs(r.body, stdout);
-        }
-        json_decref(j);
         free(r.body);
         return rc;
     }
     json_error_t je;
-    j = json_loads(r.body, 0, &je);
+    json_t *j = json_loads(r.body, 0, &je);
     if (rc != CTL_OK && !op.json) {
         print_refusal(cmd, &r, j);
     } else if (op.json || !j) {
