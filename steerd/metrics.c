@@ -581,7 +581,7 @@ static void render_health(struct evbuffer *b, const struct health_stats *hs, con
     struct prom_labels l;
     prom_family(b, "steer_provider_health", PROM_GAUGE, "Health of each provider from its checks: 1 for the current state.");
     for (size_t i = 0; i < hs->nproviders; i++)
-        for (unsigned s = 0; s < 3; s++) {
+        for (unsigned s = 0; s < HEALTH_STATES; s++) {
             prom_labels_init(&l);
             prom_label(&l, "provider", hs->providers[i].name);
             prom_label(&l, "state", prov_health_name((uint8_t)s));
@@ -616,7 +616,7 @@ static void render_health(struct evbuffer *b, const struct health_stats *hs, con
     }
     prom_family(b, "steer_health_transitions_total", PROM_COUNTER, "Provider health changes, by the new state.");
     for (size_t i = 0; i < hs->nproviders; i++)
-        for (unsigned s = 0; s < 3; s++) {
+        for (unsigned s = 0; s < HEALTH_STATES; s++) {
             prom_labels_init(&l);
             prom_label(&l, "provider", hs->providers[i].name);
             prom_label(&l, "to", prov_health_name((uint8_t)s));
