@@ -128,16 +128,17 @@ void cli_print_explain(FILE *f, json_t *root)
 /* ---------------------------------------------------- edged metrics */
 
 /* Parses Prometheus text exposition into {"name{labels}": value}. Comment
- * and malformed lines are skipped; the number of lines is bounded by the
- * response size (CTL_MAX_RESPONSE). */
+ * and malformed lines are skipped, and so are lines longer than the line
+ * buffer (cut, they would give a wrong name or value); the number of lines
+ * is bounded by the response size (CTL_MAX_RESPONSE). */
 json_t *cli_metrics_to_json(const char *text)
 {
     json_t *o = json_object();
     for (const char *p = text; o && *p;) {
         const char *nl = strchr(p, '\n'), *end = nl ? nl : p + strlen(p);
-        if (*p != '#' && end > p) {
-            char line[1024];
-            size_t n = (size_t)(end - p) < sizeof line - 1 ? (size_t)(end - p) : sizeof line - 1;
+        char line[1024];
+        if (*p != '#' && end > p && (size_t)(end - p) < sizeof line) {
+            size_t n = (size_t)(end - p);
             memcpy(line, p, n);
             line[n] = '\0';
             char *sp = strrchr(line, ' '), *num_end;
