@@ -29,18 +29,16 @@ void edged_clock(struct edged *ed)
     http_date_format(t, ed->date);
 }
 
-uint64_t edged_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 uint64_t edged_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+uint64_t edged_ms(void)
+{
+    return edged_us() / 1000;
 }
 
 /* ---- TLS ----------------------------------------------------------------- */
