@@ -26,6 +26,9 @@
 #define CTL_MAX_RESPONSE (4 * 1024 * 1024)   /* explain of a large policy fits */
 #define CTL_TIMEOUT_MS 30000                 /* a reload with large zones can take seconds */
 #define EDGED_DEFAULT "127.0.0.1:9081"       /* the demo PoP's admin listener (examples/) */
+/* A request target: a purge argument of 2048 characters, every one
+ * percent-encoded (3 x 2048), plus the path and flags. */
+#define CTL_MAX_TARGET 8192
 
 enum ctl_exit { CTL_OK = 0, CTL_REFUSED = 1, CTL_USAGE = 2, CTL_CONNECT = 3 };
 
@@ -102,14 +105,18 @@ static int http(const struct net_addr *a, uint16_t port, const char *method, con
             close(fd);
         return -1;
     }
-    char head[1024];
+    char head[CTL_MAX_TARGET + CONTROL_TOKEN_MAX + 256];   /* + the fixed header lines */
     size_t bl = body ? strlen(body) : 0;
     int hl = snprintf(head, sizeof head,
                       "%s %s HTTP/1.0\r\nHost: steerd\r\nConnection: close\r\n%s%s%sContent-Length: %zu\r\n%s\r\n",
                       method, target, token ? "Authorization: Bearer " : "", token ? token : "", token ? "\r\n" : "",
                       bl, bl ? "Content-Type: application/json\r\n" : "");
-    if (hl < 0 || (size_t)hl >= sizeof head || write_all(fd, head, (size_t)hl) < 0 ||
-        (bl && write_all(fd, body, bl) < 0)) {
+    if (hl < 0 || (size_t)hl >= sizeof head) {
+        fprintf(stderr, "steerctl: request too long\n");
+        close(fd);
+        return -1;
+    }
+    if (write_all(fd, head, (size_t)hl) < 0 || (bl && write_all(fd, body, bl) < 0)) {
         fprintf(stderr, "steerctl: sending the request failed: %s\n", strerror(errno));
         close(fd);
         return -1;
@@ -169,7 +176,7 @@ fail:
 static void qenc(char *out, size_t size, const char *s)
 {
     size_t o = 0;
-    for (; *s && o + 4 < size; s++) {
+    for (; *s && o + 3 < size; s++) {   /* room for "%XX" and the NUL */
         unsigned char c = (unsigned char)*s;
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr(".-_:", c))
             out[o++] = (char)c;
@@ -421,7 +428,7 @@ int main(int argc, char **argv)
     }
     enum kind kind;
     bool edge, write;
-    char target[8192], body[64] = "";
+    char target[CTL_MAX_TARGET], body[64] = "";
     int rc = build_request(&op, nargs, args, &kind, &edge, &write, target, sizeof target, body, sizeof body);
     if (rc != CTL_OK)
         return rc;
